@@ -1,0 +1,427 @@
+"""The asyncio driver: the same connection surface, with coroutines for waiting.
+
+``aio.open`` must be called inside a running event loop; the request methods are
+plain calls that return a ``StreamRef`` at once; ``await_up``, ``await_``,
+``await_body`` and ``Mailbox.receive`` are coroutines. Call a connection's methods
+from its event loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gun_core import events as ev
+from gun_core.errors import (
+    BadOption,
+    ConnectionDown,
+    ConnectionFailure,
+    GunException,
+    InvalidHeader,
+    Reason,
+    StreamError,
+    Timeout,
+)
+from gun_core.events import (
+    GunData,
+    GunDown,
+    GunError,
+    GunInform,
+    GunNotify,
+    GunPush,
+    GunResponse,
+    GunTrailers,
+    GunUp,
+    GunUpgrade,
+    GunWs,
+)
+from gun_core.ws import Binary, Close, Ping, Pong, Text
+
+from .connection import _reason_for
+from .engine import ConnOpts, Engine, StreamRef, check_opts
+from .mailbox import Match, _BaseMailbox
+from .transport import ALPN_REVERSE, apply_tcp_opts, make_ssl_context
+
+__all__ = [
+    "BadOption",
+    "Binary",
+    "Close",
+    "Connection",
+    "ConnectionDown",
+    "ConnectionFailure",
+    "GunData",
+    "GunDown",
+    "GunError",
+    "GunException",
+    "GunInform",
+    "GunNotify",
+    "GunPush",
+    "GunResponse",
+    "GunTrailers",
+    "GunUp",
+    "GunUpgrade",
+    "GunWs",
+    "InvalidHeader",
+    "Mailbox",
+    "Ping",
+    "Pong",
+    "StreamError",
+    "StreamRef",
+    "Text",
+    "Timeout",
+    "open",
+    "open_unix",
+]
+
+
+class Mailbox(_BaseMailbox):
+    """An asyncio mailbox: ``await receive()``; ``put`` is safe from any thread."""
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def put(self, msg: Any) -> None:
+        """Deliver a message."""
+        with self._lock:
+            self._messages.append(msg)
+            waiters, self._waiters = self._waiters, []
+        self._wake(waiters)
+
+    def notify(self) -> None:
+        """Wake every waiter so it re-checks its wake condition."""
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        self._wake(waiters)
+
+    @staticmethod
+    def _wake(waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]) -> None:
+        for loop, fut in waiters:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
+
+    async def receive(self, timeout: float | None = None, match: Match | None = None) -> Any:
+        """Remove and return the first message (that ``match`` accepts), waiting up to ``timeout`` s."""
+        msg = await self.wait_for(match, timeout)
+        return msg
+
+    async def wait_for(
+        self, match: Match | None, timeout: float | None, wake: Callable[[], bool] | None = None
+    ) -> Any:
+        """Like ``receive``, but returns ``None`` early when ``wake()`` becomes true."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                found, msg = self._take(match)
+                if found:
+                    return msg
+                if wake is not None and wake():
+                    return None
+                fut: asyncio.Future[None] = loop.create_future()
+                self._waiters.append((loop, fut))
+            try:
+                if deadline is None:
+                    await fut
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise Timeout(f"no message within {timeout} s")
+                    try:
+                        await asyncio.wait_for(fut, left)
+                    except asyncio.TimeoutError:
+                        raise Timeout(f"no message within {timeout} s") from None
+            finally:
+                with self._lock:
+                    try:
+                        self._waiters.remove((loop, fut))
+                    except ValueError:
+                        pass
+
+
+class _Proto(asyncio.Protocol):
+    __slots__ = ("conn", "transport")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.conn._on_data(self, data)
+
+    def eof_received(self) -> bool | None:
+        self.conn._on_data(self, b"")
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.conn._on_lost(self, exc)
+
+
+class Connection(Engine):
+    """A Gun connection driven by an asyncio event loop (see ``gun_io.aio.open``)."""
+
+    def __init__(
+        self, host: str, port: int | None, opts: ConnOpts, owner: Mailbox | None = None, *, unix_path: str | None = None
+    ) -> None:
+        super().__init__(host, port, opts, owner if owner is not None else Mailbox(), unix_path=unix_path)
+        self._loop = asyncio.get_running_loop()
+        self._proto: _Proto | None = None
+        self._paused = False
+        self._attempt = 0
+        self._task: asyncio.Task[None] | None = None
+        self._io_connect()
+
+    # ------------------------------------------------------------------ I/O hooks
+
+    def _io_connect(self) -> None:
+        self._attempt += 1
+        self._task = self._loop.create_task(self._connect(self._attempt))
+
+    async def _connect(self, attempt: int) -> None:
+        opts = self.opts
+        try:
+            if self.unix_path is not None:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                try:
+                    await asyncio.wait_for(self._loop.sock_connect(sock, self.unix_path), opts.connect_timeout)
+                except BaseException:
+                    sock.close()
+                    raise
+            else:
+                lookup = self._loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+                try:
+                    addrs = await asyncio.wait_for(lookup, opts.domain_lookup_timeout)
+                except asyncio.TimeoutError:
+                    raise TimeoutError(f"domain lookup of {self.host!r} took more than {opts.domain_lookup_timeout} s") from None
+                sock = await self._connect_any(addrs)
+                apply_tcp_opts(sock, opts.tcp_opts)
+            ssl_ctx: ssl.SSLContext | None = None
+            server_hostname = None
+            if opts.transport == "tls":
+                ssl_ctx = make_ssl_context(opts.tls_opts, list(opts.protocols))
+                if isinstance(opts.tls_opts, dict):
+                    server_hostname = opts.tls_opts.get("server_hostname")
+                server_hostname = server_hostname or self.host
+            proto = _Proto(self)
+            try:
+                if ssl_ctx is not None:
+                    await asyncio.wait_for(
+                        self._loop.create_connection(
+                            lambda: proto, sock=sock, ssl=ssl_ctx, server_hostname=server_hostname,
+                            ssl_handshake_timeout=opts.tls_handshake_timeout,
+                        ),
+                        opts.tls_handshake_timeout,
+                    )
+                else:
+                    await self._loop.create_connection(lambda: proto, sock=sock)
+            except BaseException:
+                sock.close()
+                raise
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            if isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, TimeoutError):
+                exc = TimeoutError("TLS handshake timed out")
+            self._on_connect_failed(attempt, _reason_for(exc))
+            return
+        transport = proto.transport
+        assert transport is not None
+        protocol = opts.protocols[0]
+        if ssl_ctx is not None:
+            sslobj = transport.get_extra_info("ssl_object")
+            alpn = sslobj.selected_alpn_protocol() if sslobj is not None else None
+            protocol = ALPN_REVERSE.get(alpn or "", "http")
+            if protocol not in opts.protocols:
+                transport.abort()
+                self._on_connect_failed(
+                    attempt, Reason.connection("connect", f"the server selected {alpn!r} by ALPN, not offered")
+                )
+                return
+        with self._lock:
+            if attempt != self._attempt or self._state != "connecting":
+                transport.abort()
+                return
+            self._proto = proto
+            self._paused = False
+            self._connected(protocol, transport.get_extra_info("sockname"), transport.get_extra_info("peername"))
+
+    async def _connect_any(self, addrs: list[Any]) -> socket.socket:
+        last: BaseException | None = None
+        for family, type_, proto, _, addr in addrs:
+            sock = socket.socket(family, type_, proto)
+            sock.setblocking(False)
+            try:
+                try:
+                    await asyncio.wait_for(self._loop.sock_connect(sock, addr), self.opts.connect_timeout)
+                except asyncio.TimeoutError:
+                    raise TimeoutError(f"connect to {addr} took more than {self.opts.connect_timeout} s") from None
+                return sock
+            except OSError as exc:
+                sock.close()
+                last = exc
+            except BaseException:
+                sock.close()
+                raise
+        raise last if last is not None else OSError("no address to connect to")
+
+    def _on_connect_failed(self, attempt: int, reason: Reason) -> None:
+        with self._lock:
+            if attempt != self._attempt or self._state != "connecting":
+                return
+            self._connect_failed(reason)
+
+    def _on_data(self, proto: _Proto, data: bytes) -> None:
+        with self._lock:
+            if proto is not self._proto:
+                return
+            self._receive(data)
+            if not data and proto is self._proto:
+                self._transport_lost(Reason.connection("closed", "the server closed the connection"))
+
+    def _on_lost(self, proto: _Proto, exc: Exception | None) -> None:
+        with self._lock:
+            if proto is not self._proto:
+                return
+            reason = (
+                Reason.connection("closed", "the server closed the connection")
+                if exc is None or isinstance(exc, ConnectionResetError)
+                else _reason_for(exc)
+            )
+            self._transport_lost(reason)
+
+    def _io_write(self, data: bytes) -> None:
+        proto = self._proto
+        if proto is not None and proto.transport is not None:
+            proto.transport.write(data)
+
+    def _io_close(self) -> None:
+        proto = self._proto
+        self._proto = None
+        if proto is not None and proto.transport is not None:
+            proto.transport.close()
+
+    def _io_pause(self, paused: bool) -> None:
+        if paused == self._paused:
+            return
+        self._paused = paused
+        proto = self._proto
+        if proto is not None and proto.transport is not None:
+            if paused:
+                proto.transport.pause_reading()
+            else:
+                proto.transport.resume_reading()
+
+    def _io_call_later(self, delay: float, fn: Callable[[], None]) -> Any:
+        return self._loop.call_later(delay, fn)
+
+    def _io_wake_waiters(self) -> None:
+        mailboxes = {id(self.owner): self.owner}
+        for s in self._by_ref.values():
+            mailboxes[id(s.mailbox)] = s.mailbox
+        for m in mailboxes.values():
+            notify = getattr(m, "notify", None)
+            if notify is not None:
+                notify()
+
+    def close(self) -> None:
+        """Brutal close: drop the socket and every stream now, without reconnecting."""
+        task = self._task
+        super().close()
+        if task is not None and not task.done():
+            task.cancel()
+
+    # ------------------------------------------------------------------ waiting
+
+    async def await_up(self, timeout: float | None = 5.0) -> str:
+        """Wait for the connection to be up; return ``"http"`` or ``"http2"``."""
+        match = lambda m: type(m) is ev.GunUp and m.conn is self  # noqa: E731
+        msg = await self.owner.wait_for(match, timeout, wake=lambda: self._state == "dead")
+        if msg is None:
+            raise ConnectionDown(self._down_reason)
+        protocol: str = msg.protocol
+        return protocol
+
+    async def await_(self, ref: StreamRef, timeout: float | None = 5.0) -> Any:
+        """The next message of the stream ``ref``; errors become exceptions."""
+        if not isinstance(ref, StreamRef):
+            raise TypeError(f"await_ takes a StreamRef, not {ref!r}")
+        mailbox = self._mailbox_for(ref)
+        msg = await mailbox.wait_for(self._await_match(ref), timeout, wake=lambda: self._down_for(ref) is not None)
+        if msg is None:
+            raise ConnectionDown(self._down_for(ref))
+        return self._await_result(ref, msg)
+
+    async def await_body(self, ref: StreamRef, timeout: float | None = 5.0) -> bytes:
+        """The whole response body of ``ref`` (the timeout applies to each message)."""
+        parts: list[bytes] = []
+        while True:
+            msg = await self.await_(ref, timeout)
+            t = type(msg)
+            if t is ev.GunData:
+                parts.append(msg.data)
+                if msg.fin:
+                    return b"".join(parts)
+            elif t is ev.GunResponse:
+                if msg.fin:
+                    return b""
+            elif t is ev.GunTrailers:
+                return b"".join(parts)
+            elif t is ev.GunInform or t is ev.GunPush:
+                continue
+            else:
+                raise ValueError(f"await_body got an unexpected message {msg!r}")
+
+    def flush(self, ref: StreamRef | None = None) -> None:
+        """Drop every waiting message of this connection, or of one stream."""
+        if ref is None:
+            mailboxes = {id(self.owner): self.owner}
+            for s in self._by_ref.values():
+                mailboxes[id(s.mailbox)] = s.mailbox
+            for m in mailboxes.values():
+                m.drop(lambda msg: getattr(msg, "conn", None) is self)
+        else:
+            self._mailbox_for(ref).drop(self._stream_match(ref))
+
+    async def wait_closed(self, timeout: float | None = 5.0) -> None:
+        """Wait until the connection is dead (after ``shutdown`` or ``close``)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._dead_event.is_set():
+            if deadline is not None and time.monotonic() > deadline:
+                raise Timeout(f"connection not closed within {timeout} s")
+            await asyncio.sleep(0.01)
+
+    def __repr__(self) -> str:
+        where = self.unix_path or f"{self.host}:{self.port}"
+        return f"<gun_io.aio.Connection #{self._id} {where} {self._state} {self._protocol or '-'}>"
+
+
+def open(host: str, port: int, opts: Mapping[str, Any] | None = None, *, owner: Mailbox | None = None) -> Connection:
+    """Open a connection inside the running event loop; ``GunUp`` follows."""
+    from . import _check_host_port
+
+    _check_host_port(host, port)
+    return Connection(host, port, check_opts(opts, port), owner)
+
+
+def open_unix(path: str, opts: Mapping[str, Any] | None = None, *, owner: Mailbox | None = None) -> Connection:
+    """Open a connection over a Unix domain socket inside the running event loop."""
+    if not isinstance(path, str) or not path:
+        raise BadOption(f"path must be a non-empty str, not {path!r}")
+    return Connection("localhost", None, check_opts(opts, None, unix=True), owner, unix_path=path)

@@ -1,0 +1,370 @@
+"""The sync driver's :class:`Connection`: sockets on the shared selectors loop.
+
+Connecting (DNS, TCP connect, TLS handshake) runs in a short-lived helper thread
+with the configured timeouts, then the socket joins the loop. Reads happen in the
+loop thread; writes happen in the caller's thread when the socket takes them at
+once, else the loop finishes them. A per-connection lock serialises the core.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from gun_core import events as ev
+from gun_core.errors import ConnectionDown, Reason, Timeout
+
+from .engine import ConnOpts, Engine, StreamRef
+from .loop import Loop, get_loop
+from .mailbox import Mailbox
+from .transport import ALPN_REVERSE, apply_tcp_opts, make_ssl_context
+
+__all__ = ["Connection", "connect_socket"]
+
+_RECV = 262144
+
+
+def connect_socket(
+    host: str, port: int | None, opts: ConnOpts, unix_path: str | None
+) -> tuple[socket.socket, str]:
+    """Blocking connect with the configured timeouts; return the socket and the protocol."""
+    if unix_path is not None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(opts.connect_timeout)
+        try:
+            sock.connect(unix_path)
+        except BaseException:
+            sock.close()
+            raise
+        addrs: list[Any] = []
+    else:
+        addrs = _resolve(host, port, opts.domain_lookup_timeout)
+        sock = _connect_any(addrs, opts.connect_timeout)
+        apply_tcp_opts(sock, opts.tcp_opts)
+    protocol = opts.protocols[0]
+    if opts.transport == "tls":
+        ctx = make_ssl_context(opts.tls_opts, list(opts.protocols))
+        server_hostname = None
+        if isinstance(opts.tls_opts, dict):
+            server_hostname = opts.tls_opts.get("server_hostname")
+        sock.settimeout(opts.tls_handshake_timeout)
+        try:
+            tls = ctx.wrap_socket(sock, server_hostname=server_hostname or host, do_handshake_on_connect=False)
+            tls.do_handshake()
+        except BaseException:
+            sock.close()
+            raise
+        sock = tls
+        alpn = tls.selected_alpn_protocol()
+        # RFC 7301: no ALPN answer means HTTP/1.1.
+        protocol = ALPN_REVERSE.get(alpn or "", "http")
+        if protocol not in opts.protocols:
+            sock.close()
+            raise ConnectionError(f"the server selected {alpn!r} by ALPN, which we did not offer")
+    sock.setblocking(False)
+    return sock, protocol
+
+
+def _resolve(host: str, port: int | None, timeout: float | None) -> list[Any]:
+    result: list[Any] = []
+    error: list[BaseException] = []
+
+    def lookup() -> None:
+        try:
+            result.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:
+            error.append(exc)
+
+    if timeout is None:
+        lookup()
+    else:
+        t = threading.Thread(target=lookup, daemon=True, name="gun-dns")
+        t.start()
+        t.join(timeout)
+        if t.is_alive():
+            raise TimeoutError(f"domain lookup of {host!r} took more than {timeout} s")
+    if error:
+        raise error[0]
+    return result
+
+
+def _connect_any(addrs: list[Any], timeout: float | None) -> socket.socket:
+    last: BaseException | None = None
+    for family, type_, proto, _, addr in addrs:
+        sock = socket.socket(family, type_, proto)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(addr)
+            return sock
+        except BaseException as exc:
+            sock.close()
+            last = exc
+            if not isinstance(exc, OSError):
+                raise
+    raise last if last is not None else OSError("no address to connect to")
+
+
+def _reason_for(exc: BaseException) -> Reason:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Reason.connection("tls", f"certificate verification failed: {exc.verify_message or exc}")
+    if isinstance(exc, ssl.SSLError):
+        return Reason.connection("tls", f"TLS error: {exc}")
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return Reason.connection("timeout", str(exc) or "timed out")
+    if isinstance(exc, socket.gaierror):
+        return Reason.connection("domain_lookup", str(exc))
+    if isinstance(exc, ConnectionRefusedError):
+        return Reason.connection("connect", f"connection refused ({exc})")
+    return Reason.connection("connect", f"{type(exc).__name__}: {exc}")
+
+
+class Connection(Engine):
+    """A Gun connection driven by the shared selectors loop (see ``gun_io.open``)."""
+
+    def __init__(
+        self, host: str, port: int | None, opts: ConnOpts, owner: Mailbox | None = None, *, unix_path: str | None = None
+    ) -> None:
+        super().__init__(host, port, opts, owner if owner is not None else Mailbox(), unix_path=unix_path)
+        self._loop: Loop = get_loop()
+        self._sock: socket.socket | None = None
+        self._wbuf = bytearray()
+        self._reading = True
+        self._attempt = 0
+        self._io_connect()
+
+    # ------------------------------------------------------------------ I/O hooks
+
+    def _io_connect(self) -> None:
+        self._attempt += 1
+        attempt = self._attempt
+
+        def work() -> None:
+            try:
+                sock, protocol = connect_socket(self.host, self.port, self.opts, self.unix_path)
+            except BaseException as exc:
+                reason = _reason_for(exc)
+                self._loop.call_soon(lambda: self._on_connect_failed(attempt, reason))
+                return
+            self._loop.call_soon(lambda: self._on_connected(attempt, sock, protocol))
+
+        threading.Thread(target=work, daemon=True, name="gun-connect").start()
+
+    def _on_connected(self, attempt: int, sock: socket.socket, protocol: str) -> None:
+        with self._lock:
+            if attempt != self._attempt or self._state != "connecting":
+                sock.close()
+                return
+            self._sock = sock
+            self._wbuf.clear()
+            self._reading = True
+            self._update_interest()
+            try:
+                sockname, peername = sock.getsockname(), sock.getpeername()
+            except OSError:
+                sockname = peername = None
+            self._connected(protocol, sockname, peername)
+
+    def _on_connect_failed(self, attempt: int, reason: Reason) -> None:
+        with self._lock:
+            if attempt != self._attempt or self._state != "connecting":
+                return
+            self._connect_failed(reason)
+
+    def _io_write(self, data: bytes) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        if self._wbuf:
+            self._wbuf += data
+            return
+        try:
+            n = sock.send(data)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            n = 0
+        except OSError as exc:
+            err = exc
+            self._loop.call_soon(lambda: self._on_error(sock, err))
+            return
+        if n < len(data):
+            self._wbuf += memoryview(data)[n:]
+            self._post_interest()
+
+    def _io_close(self) -> None:
+        sock = self._sock
+        self._sock = None
+        self._wbuf.clear()
+        if sock is None:
+            return
+
+        def close() -> None:
+            self._loop.forget(sock)
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+        if self._loop.in_loop():
+            close()
+        else:
+            self._loop.call_soon(close)
+
+    def _io_pause(self, paused: bool) -> None:
+        if self._reading == (not paused):
+            return
+        self._reading = not paused
+        self._post_interest()
+
+    def _io_call_later(self, delay: float, fn: Callable[[], None]) -> Any:
+        return self._loop.call_later(delay, fn)
+
+    def _io_wake_waiters(self) -> None:
+        mailboxes = {id(self.owner): self.owner}
+        for s in self._by_ref.values():
+            mailboxes[id(s.mailbox)] = s.mailbox
+        for m in mailboxes.values():
+            notify = getattr(m, "notify", None)
+            if notify is not None:
+                notify()
+
+    # ------------------------------------------------------------------ loop side
+
+    def _post_interest(self) -> None:
+        if self._loop.in_loop():
+            self._update_interest()
+        else:
+            self._loop.call_soon(self._locked_update_interest)
+
+    def _locked_update_interest(self) -> None:
+        with self._lock:
+            self._update_interest()
+
+    def _update_interest(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        events = 0
+        if self._reading:
+            events |= selectors.EVENT_READ
+        if self._wbuf:
+            events |= selectors.EVENT_WRITE
+        self._loop.set_interest(sock, events, self._on_ready)
+
+    def _on_ready(self, mask: int) -> None:
+        with self._lock:
+            sock = self._sock
+            if sock is None:
+                return
+            if mask & selectors.EVENT_WRITE and self._wbuf:
+                self._write_some(sock)
+            if mask & selectors.EVENT_READ and self._sock is sock:
+                self._read_some(sock)
+            if self._sock is sock:
+                self._update_interest()
+
+    def _write_some(self, sock: socket.socket) -> None:
+        try:
+            n = sock.send(self._wbuf)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            return
+        except OSError as exc:
+            self._on_error(sock, exc)
+            return
+        del self._wbuf[:n]
+
+    def _read_some(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(_RECV)
+            except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return
+            except OSError as exc:
+                self._on_error(sock, exc)
+                return
+            self._receive(data)
+            if not data:
+                if self._sock is sock:
+                    self._transport_lost(Reason.connection("closed", "the server closed the connection"))
+                return
+            if self._sock is not sock or not self._reading:
+                return
+            # TLS may hold decrypted bytes the selector cannot see.
+            if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                return
+
+    def _on_error(self, sock: socket.socket, exc: BaseException) -> None:
+        with self._lock:
+            if self._sock is not sock:
+                return
+            self._transport_lost(_reason_for(exc) if not isinstance(exc, ConnectionResetError)
+                                 else Reason.connection("closed", f"connection reset by peer ({exc})"))
+
+    # ------------------------------------------------------------------ waiting
+
+    def await_up(self, timeout: float | None = 5.0) -> str:
+        """Wait for the connection to be up; return ``"http"`` or ``"http2"``."""
+        match = lambda m: type(m) is ev.GunUp and m.conn is self  # noqa: E731
+        msg = self.owner.wait_for(match, timeout, wake=lambda: self._state == "dead")
+        if msg is None:
+            raise ConnectionDown(self._down_reason)
+        protocol: str = msg.protocol
+        return protocol
+
+    def await_(self, ref: StreamRef, timeout: float | None = 5.0) -> Any:
+        """The next message of the stream ``ref``; errors become exceptions."""
+        if not isinstance(ref, StreamRef):
+            raise TypeError(f"await_ takes a StreamRef, not {ref!r}")
+        mailbox = self._mailbox_for(ref)
+        msg = mailbox.wait_for(self._await_match(ref), timeout, wake=lambda: self._down_for(ref) is not None)
+        if msg is None:
+            raise ConnectionDown(self._down_for(ref))
+        return self._await_result(ref, msg)
+
+    def await_body(self, ref: StreamRef, timeout: float | None = 5.0) -> bytes:
+        """The whole response body of ``ref`` (the timeout applies to each message)."""
+        parts: list[bytes] = []
+        while True:
+            msg = self.await_(ref, timeout)
+            t = type(msg)
+            if t is ev.GunData:
+                parts.append(msg.data)
+                if msg.fin:
+                    return b"".join(parts)
+            elif t is ev.GunResponse:
+                if msg.fin:
+                    return b""
+            elif t is ev.GunTrailers:
+                return b"".join(parts)
+            elif t is ev.GunInform or t is ev.GunPush:
+                continue
+            else:
+                raise ValueError(f"await_body got an unexpected message {msg!r}")
+
+    def flush(self, ref: StreamRef | None = None) -> None:
+        """Drop every waiting message of this connection, or of one stream."""
+        if ref is None:
+            mailboxes = {id(self.owner): self.owner}
+            for s in self._by_ref.values():
+                mailboxes[id(s.mailbox)] = s.mailbox
+            for m in mailboxes.values():
+                m.drop(lambda msg: getattr(msg, "conn", None) is self)
+        else:
+            self._mailbox_for(ref).drop(self._stream_match(ref))
+
+    def __repr__(self) -> str:
+        where = self.unix_path or f"{self.host}:{self.port}"
+        return f"<gun_io.Connection #{self._id} {where} {self._state} {self._protocol or '-'}>"
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def wait_closed(self, timeout: float | None = 5.0) -> None:
+        """Wait until the connection is dead (after ``shutdown`` or ``close``)."""
+        if not self._dead_event.wait(timeout):
+            raise Timeout(f"connection not closed within {timeout} s")

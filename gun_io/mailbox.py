@@ -1,0 +1,127 @@
+"""The owner's mailbox: messages in arrival order, received selectively (an Erlang receive).
+
+``Mailbox`` is for threads: ``receive`` blocks. ``gun_io.aio.Mailbox`` has the same
+surface with a coroutine ``receive``. Both accept messages from any thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from gun_core.errors import Timeout
+
+__all__ = ["Mailbox", "Match"]
+
+Match = Callable[[Any], bool]
+
+
+class _BaseMailbox:
+    """Storage and matching shared by the sync and asyncio mailboxes."""
+
+    __slots__ = ("_messages", "_lock")
+
+    def __init__(self) -> None:
+        self._messages: deque[Any] = deque()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def _take(self, match: Match | None) -> tuple[bool, Any]:
+        """Remove and return the first message that matches (caller holds the lock)."""
+        msgs = self._messages
+        if not msgs:
+            return False, None
+        if match is None:
+            return True, msgs.popleft()
+        for i, msg in enumerate(msgs):
+            if match(msg):
+                del msgs[i]
+                return True, msg
+        return False, None
+
+    def _peek(self, match: Match) -> tuple[bool, Any]:
+        for msg in self._messages:
+            if match(msg):
+                return True, msg
+        return False, None
+
+    def peek(self, match: Match) -> Any | None:
+        """The first message that matches, left in place, or ``None``."""
+        with self._lock:
+            return self._peek(match)[1]
+
+    def drop(self, match: Match) -> int:
+        """Remove every message that matches; return how many."""
+        with self._lock:
+            keep = deque(m for m in self._messages if not match(m))
+            n = len(self._messages) - len(keep)
+            self._messages = keep
+            return n
+
+    def messages(self) -> list[Any]:
+        """A snapshot of the messages waiting, oldest first."""
+        with self._lock:
+            return list(self._messages)
+
+
+class Mailbox(_BaseMailbox):
+    """A thread-safe mailbox with blocking selective receive."""
+
+    __slots__ = ("_cond",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cond = threading.Condition(self._lock)
+
+    def put(self, msg: Any) -> None:
+        """Deliver a message (from any thread)."""
+        with self._cond:
+            self._messages.append(msg)
+            self._cond.notify_all()
+
+    def receive(self, timeout: float | None = None, match: Match | None = None) -> Any:
+        """Remove and return the first message (that ``match`` accepts), waiting up to ``timeout`` s.
+
+        Raises :class:`gun_core.errors.Timeout` when nothing matching arrives in time.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found, msg = self._take(match)
+                if found:
+                    return msg
+                if deadline is None:
+                    self._cond.wait()
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise Timeout(f"no message within {timeout} s")
+                    self._cond.wait(left)
+
+    def wait_for(self, match: Match, timeout: float | None, wake: Callable[[], bool] | None = None) -> Any:
+        """Like ``receive`` but also returns ``None`` early when ``wake()`` becomes true."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found, msg = self._take(match)
+                if found:
+                    return msg
+                if wake is not None and wake():
+                    return None
+                if deadline is None:
+                    self._cond.wait(1.0 if wake is not None else None)
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise Timeout(f"no message within {timeout} s")
+                    self._cond.wait(min(left, 1.0) if wake is not None else left)
+
+    def notify(self) -> None:
+        """Wake every waiter so it re-checks its wake condition."""
+        with self._cond:
+            self._cond.notify_all()
