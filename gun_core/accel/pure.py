@@ -1,36 +1,247 @@
-"""Pure-Python reference versions of the accelerated functions (the spec for the C twins)."""
+"""Pure-Python reference versions of the accelerated functions: the specification for the C twins.
+
+Every function here has a twin of the same name and signature in ``gun_core.accel._cffi`` (built
+from ``csrc/gun_accel.c``) that gives identical results; ``tests/accel`` proves it. Callers import
+from ``gun_core.accel``, which picks one of the two.
+
+Buffers (``Buffer``) are ``bytes``, ``bytearray`` or a byte-format ``memoryview``. Bad arguments
+from the caller raise ``ValueError``; bad bytes from the peer never raise, they come back as a
+status.
+"""
 
 from __future__ import annotations
 
 import codecs
+import struct
+from typing import Union
 
-__all__ = ["apply_mask", "Utf8Validator"]
+__all__ = [
+    "SCAN_ERROR",
+    "SCAN_NEED_HEADER",
+    "SCAN_NEED_PAYLOAD",
+    "SCAN_OK",
+    "Buffer",
+    "H2Header",
+    "Utf8Validator",
+    "WsHeader",
+    "apply_mask",
+    "build_ws_frame",
+    "parse_ws_headers",
+    "scan_h2_headers",
+]
 
-_SMALL = 1024
+Buffer = Union[bytes, bytearray, memoryview]
+
+# Why parse_ws_headers / scan_h2_headers stopped (the same numbers as GUN_SCAN_* in gun_accel.h).
+SCAN_OK = 0  # at a frame boundary: the buffer ends there, or max_frames frames were returned
+SCAN_NEED_HEADER = 1  # the frame header at next_pos is not complete yet
+SCAN_NEED_PAYLOAD = 2  # the last frame returned has its header but not all of its payload
+SCAN_ERROR = 3  # the frame header at next_pos is malformed (see each function)
+
+# (b0, masked, payload_length, mask_key, header_length); see parse_ws_headers.
+WsHeader = tuple[int, bool, int, Union[bytes, None], int]
+# (length, type, flags, stream_id); see scan_h2_headers.
+H2Header = tuple[int, int, int, int]
+
+_SMALL = 1024  # up to here XOR through int.from_bytes wins, above it bytes.translate (bench/)
+_U16 = struct.Struct("!H")
+_U64 = struct.Struct("!Q")
+_H2_HEADER = struct.Struct("!HBBBI")  # 24-bit length as H + B, type, flags, stream id
+_WS_HEAD16 = struct.Struct("!BBH")
+_WS_HEAD64 = struct.Struct("!BBQ")
+_XOR_TABLES: dict[int, bytes] = {}
 
 
-def apply_mask(data: bytes | bytearray | memoryview, key: bytes, offset: int = 0) -> bytes:
-    """XOR ``data`` with the 4-byte ``key``, starting at ``key[offset % 4]``."""
+def _xor_table(k: int) -> bytes:
+    table = _XOR_TABLES.get(k)
+    if table is None:
+        table = _XOR_TABLES[k] = bytes(i ^ k for i in range(256))
+    return table
+
+
+def apply_mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
+    """XOR ``data`` with the 4-byte websocket masking ``key`` (RFC 6455 5.3), starting at ``key[offset % 4]``.
+
+    ``offset`` is the number of payload bytes already unmasked, so a payload split across reads
+    unmasks piece by piece: ``apply_mask(p[:i], k) + apply_mask(p[i:], k, i) == apply_mask(p, k)``.
+    """
     if len(key) != 4:
-        raise ValueError("a websocket mask key is 4 bytes")
+        raise ValueError("a websocket masking key is 4 bytes (RFC 6455 5.3)")
     n = len(data)
     if n == 0:
         return b""
     r = offset % 4
-    k = key[r:] + key[:r]
+    k = bytes(key[r:]) + bytes(key[:r])
     if n <= _SMALL:
         reps = (n + 3) // 4
         m = int.from_bytes(k * reps, "big") >> (8 * (reps * 4 - n))
         return (int.from_bytes(data, "big") ^ m).to_bytes(n, "big")
-    tables = [bytes(i ^ kb for i in range(256)) for kb in k]
     out = bytearray(n)
     for i in range(4):
-        out[i::4] = bytes(data[i::4]).translate(tables[i])
+        out[i::4] = bytes(data[i::4]).translate(_xor_table(k[i]))
     return bytes(out)
 
 
+def build_ws_frame(opcode_byte: int, payload: Buffer, key: Buffer | None) -> bytes:
+    """Return one whole websocket frame (RFC 6455 5.2): header, then the payload, masked with ``key``.
+
+    ``opcode_byte`` is the frame's first byte as sent: FIN (0x80), RSV1-3 (0x70) and the opcode
+    (0x0F); it is not checked beyond being a byte. The payload length uses the shortest encoding
+    (RFC 6455 5.2). With a 4-byte ``key`` (a client's frames, RFC 6455 5.3) the mask bit is set, the
+    key follows the length and the payload is masked; with ``key=None`` the payload goes as is.
+    """
+    if not 0 <= opcode_byte <= 0xFF:
+        raise ValueError(f"the first byte of a websocket frame is 0..255, not {opcode_byte}")
+    if key is not None and len(key) != 4:
+        raise ValueError("a websocket masking key is 4 bytes (RFC 6455 5.3)")
+    n = len(payload)
+    mask_bit = 0x80 if key is not None else 0
+    if n <= 125:
+        head = bytes((opcode_byte, mask_bit | n))
+    elif n <= 0xFFFF:
+        head = _WS_HEAD16.pack(opcode_byte, mask_bit | 126, n)
+    else:
+        head = _WS_HEAD64.pack(opcode_byte, mask_bit | 127, n)
+    if key is None:
+        return head + payload
+    return head + key + apply_mask(payload, key)
+
+
+def _check_scan_args(n: int, pos: int, max_frames: int) -> None:
+    if not 0 <= pos <= n:
+        raise ValueError(f"pos {pos} is outside the buffer (0..{n})")
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be at least 1, not {max_frames}")
+
+
+def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[int, int, list[WsHeader]]:
+    """Parse the websocket frame headers (RFC 6455 5.2) of consecutive frames in ``buf[pos:]``.
+
+    Input: the receive buffer, the offset where the next frame starts, and the most frames to
+    return (at least 1). Nothing is copied except the 4-byte mask keys.
+
+    Returns ``(status, next_pos, frames)``. Each frame is a tuple
+    ``(b0, masked, payload_length, mask_key, header_length)``:
+
+    - ``b0``: the first byte as received: FIN ``0x80``, RSV1-3 ``0x70``, opcode ``0x0F``;
+    - ``masked``: the MASK bit;
+    - ``payload_length``: from the 7-bit, 16-bit or 64-bit length field;
+    - ``mask_key``: the 4 key bytes when ``masked``, else ``None``;
+    - ``header_length``: 2 to 14 bytes; the payload starts ``header_length`` bytes after the frame.
+
+    Frame ``i + 1`` starts ``header_length + payload_length`` bytes after frame ``i``; the first
+    starts at ``pos``. ``next_pos`` is the end of the last frame that is wholly in ``buf`` (``pos``
+    when there is none): the caller consumes ``buf[pos:next_pos]`` and keeps the rest.
+
+    ``status`` says why the scan stopped:
+
+    - ``SCAN_OK``: at a frame boundary: ``next_pos == len(buf)``, or ``max_frames`` frames were returned;
+    - ``SCAN_NEED_HEADER``: the header starting at ``next_pos`` is incomplete (wait for more bytes);
+    - ``SCAN_NEED_PAYLOAD``: the last frame returned starts at ``next_pos`` and its header is complete,
+      but its payload is not all in ``buf`` yet;
+    - ``SCAN_ERROR``: the frame at ``next_pos`` has a 64-bit payload length with the most significant
+      bit set, which RFC 6455 5.2 forbids (fail the connection with close code 1002). That frame is
+      not returned.
+
+    Everything else (reserved bits, unknown opcodes, control-frame rules, non-minimal lengths, the
+    MASK bit a client must not see) is for the caller to judge.
+    """
+    n = len(buf)
+    _check_scan_args(n, pos, max_frames)
+    frames: list[WsHeader] = []
+    status = SCAN_OK
+    while len(frames) < max_frames and pos < n:
+        avail = n - pos
+        if avail < 2:
+            status = SCAN_NEED_HEADER
+            break
+        b1 = buf[pos + 1]
+        length = b1 & 0x7F
+        hlen = 2
+        if length == 126:
+            if avail < 4:
+                status = SCAN_NEED_HEADER
+                break
+            length = _U16.unpack_from(buf, pos + 2)[0]
+            hlen = 4
+        elif length == 127:
+            if avail < 10:
+                status = SCAN_NEED_HEADER
+                break
+            length = _U64.unpack_from(buf, pos + 2)[0]
+            hlen = 10
+            if length >> 63:  # RFC 6455 5.2: the most significant bit MUST be 0
+                status = SCAN_ERROR
+                break
+        masked = b1 >= 0x80
+        if masked:
+            hlen += 4
+        if avail < hlen:
+            status = SCAN_NEED_HEADER
+            break
+        key = bytes(buf[pos + hlen - 4 : pos + hlen]) if masked else None
+        frames.append((buf[pos], masked, length, key, hlen))
+        if length > avail - hlen:
+            status = SCAN_NEED_PAYLOAD
+            break
+        pos += hlen + length
+    return status, pos, frames
+
+
+def scan_h2_headers(
+    buf: Buffer, pos: int = 0, max_frame_size: int = 16384, max_frames: int = 64
+) -> tuple[int, int, list[H2Header]]:
+    """Scan the 9-byte HTTP/2 frame headers (RFC 9113 4.1) of consecutive frames in ``buf[pos:]``.
+
+    ``max_frame_size`` is the SETTINGS_MAX_FRAME_SIZE this endpoint advertised (RFC 9113 6.5.2).
+    Returns ``(status, next_pos, frames)``, with ``next_pos`` and ``status`` exactly as in
+    :func:`parse_ws_headers`. Each frame is ``(length, type, flags, stream_id)``; the reserved bit of
+    the stream identifier is ignored (RFC 9113 4.1); the payload starts 9 bytes after the frame.
+    ``SCAN_ERROR``: the frame at ``next_pos`` is longer than ``max_frame_size``, a FRAME_SIZE_ERROR
+    (RFC 9113 4.2); that frame is not returned. Frame types, flags and stream ids are not judged.
+    """
+    n = len(buf)
+    _check_scan_args(n, pos, max_frames)
+    if not 0 <= max_frame_size <= 0xFFFFFFFF:
+        raise ValueError(f"max_frame_size must fit in 32 bits, not {max_frame_size}")
+    frames: list[H2Header] = []
+    status = SCAN_OK
+    while len(frames) < max_frames and pos < n:
+        if n - pos < 9:
+            status = SCAN_NEED_HEADER
+            break
+        hi, lo, ftype, flags, sid = _H2_HEADER.unpack_from(buf, pos)
+        length = hi << 8 | lo
+        if length > max_frame_size:  # RFC 9113 4.2: FRAME_SIZE_ERROR
+            status = SCAN_ERROR
+            break
+        frames.append((length, ftype, flags, sid & 0x7FFFFFFF))
+        if length > n - pos - 9:
+            status = SCAN_NEED_PAYLOAD
+            break
+        pos += 9 + length
+    return status, pos, frames
+
+
+# RFC 3629 4: the byte after these leads has a narrower range than %x80-BF.
+_SECOND_BYTE = {0xE0: (0xA0, 0xBF), 0xED: (0x80, 0x9F), 0xF0: (0x90, 0xBF), 0xF4: (0x80, 0x8F)}
+
+
+def _valid_prefix(pending: bytes) -> bool:
+    """Whether the start of a character that the decoder holds back can still become valid."""
+    lo, hi = _SECOND_BYTE.get(pending[0], (0x80, 0xBF))
+    if len(pending) > 1 and not lo <= pending[1] <= hi:
+        return False
+    return all(0x80 <= b <= 0xBF for b in pending[2:])
+
+
 class Utf8Validator:
-    """Incremental UTF-8 validation whose state carries across ``feed`` calls."""
+    """Incremental UTF-8 validation (RFC 3629 4) whose state carries across ``feed`` calls.
+
+    A text message split anywhere, even inside a character, validates as if it came whole.
+    Overlong forms, surrogates (U+D800-DFFF) and code points above U+10FFFF are rejected, as
+    soon as the bytes seen so far cannot start a valid character.
+    """
 
     __slots__ = ("_dec", "_ok")
 
@@ -38,17 +249,28 @@ class Utf8Validator:
         self._dec = codecs.getincrementaldecoder("utf-8")("strict")
         self._ok = True
 
-    def feed(self, data: bytes | bytearray | memoryview, final: bool) -> bool:
-        """Return False as soon as the bytes so far cannot be the start of valid UTF-8."""
+    def feed(self, data: Buffer, final: bool) -> bool:
+        """Return False as soon as the bytes so far cannot be the start of valid UTF-8.
+
+        With ``final=True`` the bytes so far must also end on a character boundary; after it the
+        next ``feed`` starts a new message. Once False, every later call returns False until
+        :meth:`reset`.
+        """
         if not self._ok:
             return False
         try:
             self._dec.decode(data, final)
         except UnicodeDecodeError:
             self._ok = False
+            return False
+        if not final:
+            # CPython's decoder holds back %xED %xA0-BF (a surrogate's start) instead of failing.
+            pending = self._dec.getstate()[0]
+            if pending and not _valid_prefix(pending):
+                self._ok = False
         return self._ok
 
     def reset(self) -> None:
-        """Start a new message."""
+        """Forget everything: start a new message."""
         self._dec.reset()
         self._ok = True

@@ -1,0 +1,183 @@
+"""The C twins of ``gun_core.accel.pure``, over the CFFI extension ``gun_core._accel``.
+
+Importing this module fails with ``ImportError`` when the extension was not built;
+``gun_core.accel`` then falls back to ``pure``. Every function has the signature, results and
+errors of its pure twin (read the docstrings there). The C code (``csrc/gun_accel.c``) never
+calls the Python API and never allocates: these wrappers pass it caller-owned buffers.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from gun_core._accel import ffi, lib
+
+from .pure import (
+    SCAN_ERROR,
+    SCAN_NEED_HEADER,
+    SCAN_NEED_PAYLOAD,
+    SCAN_OK,
+    Buffer,
+    H2Header,
+    WsHeader,
+    _check_scan_args,
+)
+
+__all__ = [
+    "SCAN_ERROR",
+    "SCAN_NEED_HEADER",
+    "SCAN_NEED_PAYLOAD",
+    "SCAN_OK",
+    "Utf8Validator",
+    "apply_mask",
+    "build_ws_frame",
+    "parse_ws_headers",
+    "scan_h2_headers",
+]
+
+if (lib.GUN_SCAN_OK, lib.GUN_SCAN_NEED_HEADER, lib.GUN_SCAN_NEED_PAYLOAD, lib.GUN_SCAN_ERROR) != (
+    SCAN_OK,
+    SCAN_NEED_HEADER,
+    SCAN_NEED_PAYLOAD,
+    SCAN_ERROR,
+):  # pragma: no cover - a stale build
+    raise ImportError("gun_core._accel does not match gun_core.accel.pure: rebuild it")
+
+_mask = lib.gun_ws_mask
+_build = lib.gun_ws_build_frame
+_ws_parse = lib.gun_ws_parse_headers
+_h2_scan = lib.gun_h2_scan_headers
+_utf8_feed = lib.gun_utf8_feed
+_UTF8_ACCEPT: int = lib.GUN_UTF8_ACCEPT
+_UTF8_REJECT: int = lib.GUN_UTF8_REJECT
+_from_buffer = ffi.from_buffer
+_unpack = ffi.unpack
+_NULL = ffi.NULL
+_new_words = ffi.new_allocator(should_clear_after_alloc=False)
+
+# On CPython a ``bytes`` argument reaches C as a pointer to the object's own storage. The
+# wrappers create the result as ``bytes(n)`` (n >= 2, so a new object, never a shared
+# singleton), let C fill it, then return it: the one write that C extensions make with
+# PyBytes_FromStringAndSize(NULL, n), without going through a bytearray and a copy. Nothing
+# else has seen the object yet, and its hash is not computed. Elsewhere, fill a bytearray.
+FILL_BYTES_IN_PLACE = sys.implementation.name == "cpython"
+
+
+def _out(size: int) -> tuple[bytes | bytearray, Any]:
+    """A fresh buffer of ``size`` >= 2 bytes for C to fill, and what to pass to C for it."""
+    if FILL_BYTES_IN_PLACE:
+        out = bytes(size)
+        return out, out
+    buf = bytearray(size)
+    return buf, _from_buffer(buf)
+
+
+def apply_mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
+    """XOR ``data`` with the 4-byte websocket masking ``key``, starting at ``key[offset % 4]``."""
+    if len(key) != 4:
+        raise ValueError("a websocket masking key is 4 bytes (RFC 6455 5.3)")
+    n = len(data)
+    if n < 2:
+        return bytes([data[0] ^ key[offset % 4]]) if n else b""
+    if type(key) is not bytes:
+        key = bytes(key)
+    if type(data) is not bytes:
+        data = _from_buffer(data)
+    if FILL_BYTES_IN_PLACE:
+        out = bytes(n)
+        _mask(data, n, key, offset & 3, out)
+        return out
+    buf = bytearray(n)
+    _mask(data, n, key, offset & 3, _from_buffer(buf))
+    return bytes(buf)
+
+
+def build_ws_frame(opcode_byte: int, payload: Buffer, key: Buffer | None) -> bytes:
+    """Return one whole websocket frame: header, then the payload, masked with ``key`` (or not, for None)."""
+    if not 0 <= opcode_byte <= 0xFF:
+        raise ValueError(f"the first byte of a websocket frame is 0..255, not {opcode_byte}")
+    n = len(payload)
+    size = n + (2 if n <= 125 else 4 if n <= 0xFFFF else 10)
+    c_key: Any = _NULL
+    if key is not None:
+        if len(key) != 4:
+            raise ValueError("a websocket masking key is 4 bytes (RFC 6455 5.3)")
+        c_key = key if type(key) is bytes else bytes(key)
+        size += 4
+    if type(payload) is not bytes:
+        payload = _from_buffer(payload)
+    out, c_out = _out(size)
+    _build(opcode_byte, payload, n, c_key, c_out, size)
+    return out if type(out) is bytes else bytes(out)
+
+
+def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[int, int, list[WsHeader]]:
+    """Parse the websocket frame headers of consecutive frames in ``buf[pos:]`` (see the pure twin)."""
+    n = len(buf)
+    _check_scan_args(n, pos, max_frames)
+    out = _new_words("uint64_t[]", 2 + 2 * max_frames)
+    status = _ws_parse(buf if type(buf) is bytes else _from_buffer(buf), n, pos, out, max_frames)
+    next_pos: int = out[0]
+    count: int = out[1]
+    frames: list[WsHeader] = []
+    if count:
+        words: list[int] = _unpack(out, 2 + 2 * count)
+        start = pos
+        for i in range(2, 2 + 2 * count, 2):
+            w = words[i]
+            length = words[i + 1]
+            hlen = w >> 16
+            if w & 0x100:
+                frames.append((w & 0xFF, True, length, bytes(buf[start + hlen - 4 : start + hlen]), hlen))
+            else:
+                frames.append((w & 0xFF, False, length, None, hlen))
+            start += hlen + length
+    return status, next_pos, frames
+
+
+def scan_h2_headers(
+    buf: Buffer, pos: int = 0, max_frame_size: int = 16384, max_frames: int = 64
+) -> tuple[int, int, list[H2Header]]:
+    """Scan the HTTP/2 frame headers of consecutive frames in ``buf[pos:]`` (see the pure twin)."""
+    n = len(buf)
+    _check_scan_args(n, pos, max_frames)
+    if not 0 <= max_frame_size <= 0xFFFFFFFF:
+        raise ValueError(f"max_frame_size must fit in 32 bits, not {max_frame_size}")
+    out = _new_words("uint64_t[]", 2 + 2 * max_frames)
+    status = _h2_scan(buf if type(buf) is bytes else _from_buffer(buf), n, pos, max_frame_size, out, max_frames)
+    next_pos: int = out[0]
+    count: int = out[1]
+    frames: list[H2Header] = []
+    if count:
+        words: list[int] = _unpack(out, 2 + 2 * count)
+        for i in range(2, 2 + 2 * count, 2):
+            w = words[i]
+            frames.append((w & 0xFFFFFF, w >> 24 & 0xFF, w >> 32, words[i + 1]))
+    return status, next_pos, frames
+
+
+class Utf8Validator:
+    """Incremental UTF-8 validation (RFC 3629 4) whose state carries across ``feed`` calls."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self) -> None:
+        self._state: int = _UTF8_ACCEPT
+
+    def feed(self, data: Buffer, final: bool) -> bool:
+        """Return False as soon as the bytes so far cannot be the start of valid UTF-8."""
+        state = self._state
+        if state == _UTF8_REJECT:
+            return False
+        n = len(data)
+        if n:
+            state = _utf8_feed(state, data if type(data) is bytes else _from_buffer(data), n)
+        if final and state != _UTF8_ACCEPT:
+            state = _UTF8_REJECT  # RFC 3629 4: a message cannot end inside a character
+        self._state = state
+        return state != _UTF8_REJECT
+
+    def reset(self) -> None:
+        """Forget everything: start a new message."""
+        self._state = _UTF8_ACCEPT
