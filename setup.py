@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from setuptools import setup
+from setuptools import setup  # type: ignore[import-untyped,unused-ignore]
 
 mode = os.environ.get("GUN_BUILD_ACCEL", "").strip().lower()
 if mode not in ("", "yes", "no"):
@@ -21,7 +21,7 @@ if mode not in ("", "yes", "no"):
 kwargs: dict[str, object] = {}
 if mode != "no":
     try:
-        import cffi  # noqa: F401  (provides the cffi_modules keyword)
+        import cffi  # type: ignore[import-untyped,unused-ignore]  # noqa: F401  (provides cffi_modules)
     except ImportError:
         if mode == "yes":
             raise

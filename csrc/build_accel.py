@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from cffi import FFI
+from cffi import FFI  # type: ignore[import-untyped,unused-ignore]
 
 HERE = Path(__file__).resolve().parent
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import struct
-from typing import Union
 
 __all__ = [
     "SCAN_ERROR",
@@ -30,7 +29,7 @@ __all__ = [
     "scan_h2_headers",
 ]
 
-Buffer = Union[bytes, bytearray, memoryview]
+Buffer = bytes | bytearray | memoryview
 
 # Why parse_ws_headers / scan_h2_headers stopped (the same numbers as GUN_SCAN_* in gun_accel.h).
 SCAN_OK = 0  # at a frame boundary: the buffer ends there, or max_frames frames were returned
@@ -39,7 +38,7 @@ SCAN_NEED_PAYLOAD = 2  # the last frame returned has its header but not all of i
 SCAN_ERROR = 3  # the frame header at next_pos is malformed (see each function)
 
 # (b0, masked, payload_length, mask_key, header_length); see parse_ws_headers.
-WsHeader = tuple[int, bool, int, Union[bytes, None], int]
+WsHeader = tuple[int, bool, int, bytes | None, int]
 # (length, type, flags, stream_id); see scan_h2_headers.
 H2Header = tuple[int, int, int, int]
 
