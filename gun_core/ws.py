@@ -171,6 +171,15 @@ Frame = Text | Binary | Ping | Pong | Close
 _FRAME_TYPES = (Text, Binary, Ping, Pong, Close)
 
 
+# The hot path builds Text/Binary and Ws events by setting their slots directly, as their
+# generated __init__ does, minus the cost of a Python-level call (tests check equality).
+_new = object.__new__
+_set_text = Text.__dict__["data"].__set__
+_set_binary = Binary.__dict__["data"].__set__
+_set_ws_stream_id = Ws.__dict__["stream_id"].__set__
+_set_ws_frame = Ws.__dict__["frame"].__set__
+
+
 class WsState(enum.Enum):
     """Where the closing handshake stands (RFC 6455 7)."""
 
@@ -297,6 +306,10 @@ class WsProtocol:
         pos = self._pos
         end = len(buf)
         sid = self.stream_id
+        append = events.append
+        limit = self._max
+        fast_b1 = 0x80 if not self._mask_bit else 0  # b1 below it: an unmasked frame, as a server sends
+        flow = self._credit is not None and not ignore_flow
         while pos < end:
             left = self._left
             if left:
@@ -313,14 +326,40 @@ class WsProtocol:
                 if left == 0 and self._fin and not self._end_message(events):
                     return
                 continue
-            if not ignore_flow:
-                credit = self._credit
-                if credit is not None and credit <= 0:
-                    break
+            if flow and self._credit <= 0:  # type: ignore[operator]
+                break
             header = parse_header(buf, pos)
             if header is None:
                 break
             b0, b1, length, start = header
+            if (b0 == 0x81 or b0 == 0x82) and b1 < fast_b1 and not self._msg_op:
+                # The common case: a whole unfragmented, uncompressed message (FIN, no RSV).
+                stop = start + length
+                if stop <= end and length <= limit:
+                    payload = buf[start:stop]
+                    if b0 == 0x81:
+                        try:
+                            text = payload.decode("utf-8")
+                        except UnicodeDecodeError:
+                            self._fail(
+                                events,
+                                CloseCode.INVALID_FRAME_PAYLOAD_DATA,
+                                "a text message is not valid UTF-8 (RFC 6455 8.1)",
+                            )
+                            return
+                        frame: Frame = _new(Text)
+                        _set_text(frame, text)
+                    else:
+                        frame = _new(Binary)
+                        _set_binary(frame, payload)
+                    event = _new(Ws)
+                    _set_ws_stream_id(event, sid)
+                    _set_ws_frame(event, frame)
+                    append(event)
+                    pos = stop
+                    if flow:
+                        self._credit -= length  # type: ignore[operator]
+                    continue
             opcode = b0 & 0x0F
             if b1 & 0x80 != self._mask_bit:
                 if self._mask_bit:
@@ -377,29 +416,6 @@ class WsProtocol:
                         "a new data frame arrived while a fragmented message was in progress (RFC 6455 5.4)",
                     )
                     return
-                if fin and not rsv and not b1 & 0x80 and end - start >= length:
-                    # The common case: a whole unfragmented, uncompressed message is here.
-                    if length > self._max:
-                        self._too_big(events, length)
-                        return
-                    pos = start + length
-                    payload = buf[start:pos]
-                    if opcode == 1:
-                        try:
-                            text = payload.decode("utf-8")
-                        except UnicodeDecodeError:
-                            self._fail(
-                                events,
-                                CloseCode.INVALID_FRAME_PAYLOAD_DATA,
-                                "a text message is not valid UTF-8 (RFC 6455 8.1)",
-                            )
-                            return
-                        events.append(Ws(sid, Text(text)))
-                    else:
-                        events.append(Ws(sid, Binary(payload)))
-                    if self._credit is not None:
-                        self._credit -= length
-                    continue
                 self._msg_op = opcode
                 self._msg_deflate = rsv != 0
                 self._msg_size = 0
