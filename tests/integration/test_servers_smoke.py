@@ -135,6 +135,21 @@ def test_nginx_echo(nginx: Any) -> None:
     assert conn.getresponse().read() == b"abcdef"
 
 
+def test_nginx_proxied_routes(nginx: Any, test_ca: TestCA) -> None:
+    """/up/... reaches the hypercorn app through nginx: a slow stream, a websocket upgrade
+    (RFC 6455 section 4) and, over HTTP/2, the /echo of a request body."""
+    data = get(nginx.http_port, "/up/slow?chunks=2&interval=0.01")
+    assert data.endswith(b"chunk 1\n\r\n0\r\n\r\n")
+    ws = RawWebSocket.connect(HOST, nginx.http_port, "/up/ws")
+    ws.send(TEXT, b"through nginx")
+    assert ws.recv() == (TEXT, b"through nginx")
+    ws.close()
+    h2 = H2Connection.connect(HOST, nginx.tls_port, ssl_context=test_ca.ssl_context)
+    stream = h2.wait(h2.request("POST", "/echo", [("content-length", "6")], b"h2 up!"))
+    assert (stream.status, bytes(stream.data)) == (200, b"h2 up!")
+    h2.close()
+
+
 def test_nginx_tls_alpn(nginx: Any, test_ca: TestCA) -> None:
     """The TLS port selects h2 when offered first and http/1.1 when only that is offered
     (RFC 7301); both then serve /."""
@@ -321,27 +336,29 @@ def test_hypercorn_websocket_compression(hypercorn_server: Any) -> None:
 
 def test_hypercorn_websocket_over_h2(hypercorn_server: Any, test_ca: TestCA) -> None:
     """hypercorn advertises SETTINGS_ENABLE_CONNECT_PROTOCOL and accepts an extended CONNECT
-    with :protocol websocket (RFC 8441 sections 3-5); frames then travel in DATA frames."""
-    h2 = H2Connection.connect(HOST, hypercorn_server.tls_port, ssl_context=test_ca.ssl_context)
-    assert h2.wait_settings().get(SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1
-    sid = h2.request(
-        "CONNECT",
-        "/ws",
-        [("sec-websocket-version", "13"), ("sec-websocket-protocol", "chat")],
-        pseudo=[(":protocol", "websocket")],
-        end_stream=False,
-    )
-    stream = h2.wait(sid, until="headers")
-    assert stream.status == 200
-    assert stream.header("sec-websocket-protocol") == "chat"
-    h2.send_data(sid, encode_frame(TEXT, b"over h2"))
-    frame = None
-    deadline = time.monotonic() + 10
-    while frame is None and time.monotonic() < deadline:
-        h2.step()
-        frame = decode_frame(stream.data)
-    assert frame is not None and frame[:3] == (True, TEXT, b"over h2")
-    h2.close()
+    with :protocol websocket (RFC 8441 sections 3-5), over TLS and over h2c; websocket
+    frames then travel in DATA frames."""
+    for port, ctx in ((hypercorn_server.tls_port, test_ca.ssl_context), (hypercorn_server.plain_port, None)):
+        h2 = H2Connection.connect(HOST, port, ssl_context=ctx)
+        assert h2.wait_settings().get(SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1
+        sid = h2.request(
+            "CONNECT",
+            "/ws",
+            [("sec-websocket-version", "13"), ("sec-websocket-protocol", "chat")],
+            pseudo=[(":protocol", "websocket")],
+            end_stream=False,
+        )
+        stream = h2.wait(sid, until="headers")
+        assert stream.status == 200
+        assert stream.header("sec-websocket-protocol") == "chat"
+        h2.send_data(sid, encode_frame(TEXT, b"over h2"))
+        frame = None
+        deadline = time.monotonic() + 10
+        while frame is None and time.monotonic() < deadline:
+            h2.step()
+            frame = decode_frame(stream.data)
+        assert frame is not None and frame[:3] == (True, TEXT, b"over h2")
+        h2.close()
 
 
 # -- autobahn ---------------------------------------------------------------------------------------

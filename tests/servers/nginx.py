@@ -10,7 +10,8 @@ Locations (the same on every listener):
                       nginx sends trailers on chunked HTTP/1.1 and on HTTP/2)
 - ``/echo``           request body streamed back (proxied to the hypercorn app's ``/echo`` on its Unix
                       socket; 502 when no upstream was given)
-- ``/up/...``         any route of the hypercorn app, proxied without buffering (e.g. ``/up/slow``)
+- ``/up/...``         any route of the hypercorn app, proxied without buffering (e.g. ``/up/slow``),
+                      websocket upgrades included (``/up/ws``, HTTP/1.1 listeners only)
 - ``/status/{200,204,304,400,404,500,503}``   that status, via ``return``
 - ``/redirect``       302 to ``/``
 """
@@ -120,7 +121,9 @@ class NginxServer:
             up = (
                 f"            proxy_pass {upstream}/;\n"
                 "            proxy_http_version 1.1;\n"
-                '            proxy_set_header Connection "";\n'
+                "            proxy_set_header Upgrade $http_upgrade;\n"
+                "            proxy_set_header Connection $connection_upgrade;\n"
+                "            proxy_read_timeout 300s;\n"
                 "            proxy_request_buffering off;\n"
                 "            proxy_buffering off;\n"
             )
@@ -170,6 +173,7 @@ class NginxServer:
             "    keepalive_requests 100000;\n"
             "    client_max_body_size 0;\n"
             "    server_tokens off;\n"
+            "    map $http_upgrade $connection_upgrade { default upgrade; '' ''; }\n"
             f"    server {{\n        listen {HOST}:{self.http_port};\n{locations}    }}\n"
             f"    server {{\n        listen {HOST}:{self.h2c_port}{h2};\n{h2_on}{locations}    }}\n"
             f"    server {{\n        listen {HOST}:{self.tls_port} ssl{h2};\n{h2_on}{ssl}{locations}    }}\n"
