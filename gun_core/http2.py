@@ -775,8 +775,9 @@ class Http2Protocol:
                     events,
                 )
                 return
-        events.append(Data(s.handle, fin, bytes(payload)))
-        s.recv.delivered(n)
+        if n or fin:  # an empty DATA frame without END_STREAM carries nothing for the owner
+            events.append(Data(s.handle, fin, bytes(payload)))
+            s.recv.delivered(n)
         if fin:
             s.remote = _FIN
             if s.local is _FIN:

@@ -34,6 +34,10 @@ __all__ = [
     "T_WINDOW_UPDATE",
     "H2Server",
     "RawFrame",
+    "Wire",
+    "connect_client",
+    "expect_connection_error",
+    "expect_stream_error",
     "split_frames",
 ]
 
@@ -269,3 +273,91 @@ class H2Server:
         payload = struct.pack(">L", promised) + self.encode(headers)
         payload, pf = self._pad(payload, padding)
         return self.frame(T_PUSH_PROMISE, (END_HEADERS if end_headers else 0) | pf, stream_id, payload)
+
+
+class Wire:
+    """A client core wired to an :class:`H2Server`: feed server bytes, read what the client sent.
+
+    ``client`` is any core with ``receive_data``/``data_to_send`` (duck-typed, so this
+    helper does not depend on the code under test).
+    """
+
+    def __init__(self, client: Any, server: H2Server | None = None) -> None:
+        self.client = client
+        self.server = server if server is not None else H2Server()
+        self.sent: list[RawFrame] = self.server.read(client.data_to_send())
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Give ``data`` to the client; keep the frames it answers with in ``self.sent``."""
+        events: list[Any] = self.client.receive_data(data)
+        self.pull()
+        return events
+
+    def pull(self) -> list[RawFrame]:
+        """Read what the client queued (after a command call)."""
+        self.sent = self.server.read(self.client.data_to_send())
+        return self.sent
+
+    def handshake(self, settings: Mapping[int, int] | Iterable[tuple[int, int]] = ()) -> list[Any]:
+        """The server preface (SETTINGS) and the ACK of the client's SETTINGS."""
+        return self.feed(self.server.settings(settings) + self.server.settings_ack())
+
+    def sent_of(self, ftype: int) -> list[RawFrame]:
+        """The frames of one type in the last batch the client sent."""
+        return [f for f in self.sent if f.type == ftype]
+
+
+def connect_client(
+    opts: Mapping[str, Any] | None = None,
+    settings: Mapping[int, int] | Iterable[tuple[int, int]] = (),
+    *,
+    handshake: bool = True,
+    **kw: Any,
+) -> Wire:
+    """A ``gun_core.http2.Http2Protocol`` for ``example.com`` wired to a test server, after the
+    SETTINGS exchange (unless ``handshake`` is false)."""
+    from gun_core.http2 import Http2Protocol
+    from gun_core.options import check_http2_opts
+
+    w = Wire(Http2Protocol(b"example.com", b"https", check_http2_opts(opts), **kw))
+    if handshake:
+        w.handshake(settings)
+    return w
+
+
+def expect_connection_error(w: Wire, data: bytes, code: int) -> Any:
+    """Feed ``data``; the client must answer with one GOAWAY ``code`` and end with one ``Closed``
+    event carrying that code (RFC 9113 5.4.1). Returns the ``Closed`` event."""
+    from gun_core.events import Closed, Error
+
+    events = w.feed(data)
+    assert events, "no event: expected a connection error"
+    closed = events[-1]
+    assert isinstance(closed, Closed), events
+    assert closed.reason.scope == "connection" and closed.reason.code == code, closed.reason
+    assert "RFC" in closed.reason.message
+    assert not any(isinstance(e, (Closed, Error)) for e in events[:-1]), events
+    goaways = w.sent_of(T_GOAWAY)
+    assert len(goaways) == 1 and goaways[0].error_code() == code, w.sent
+    assert w.client.closing and w.client.receive_data(w.server.ping()) == []
+    return closed
+
+
+def expect_stream_error(w: Wire, data: bytes, code: int, handle: int | None = 1) -> Any:
+    """Feed ``data``; the client must reset the stream with ``code`` and, when ``handle`` is not
+    ``None``, report ``Error(handle)`` with that code (RFC 9113 5.4.2). The connection survives."""
+    from gun_core.events import Closed, Error
+
+    events = w.feed(data)
+    assert not any(isinstance(e, Closed) for e in events), events
+    rst = w.sent_of(T_RST_STREAM)
+    assert rst and rst[-1].error_code() == code, w.sent
+    errors = [e for e in events if isinstance(e, Error)]
+    if handle is None:
+        assert errors == [], errors
+        return None
+    assert len(errors) == 1 and errors[0].stream_id == handle, events
+    reason = errors[0].reason
+    assert reason.scope == "stream" and reason.code == code and "RFC" in reason.message, reason
+    assert handle not in w.client.active_streams()
+    return errors[0]
