@@ -298,8 +298,6 @@ class Engine:
 
     def _connected(self, protocol: str, sockname: Any = None, peername: Any = None) -> None:
         """The transport is up and ``protocol`` was selected: build the core, announce GunUp."""
-        from gun_core.http1 import Http1Protocol
-
         self.sockname, self.peername = sockname, peername
         self._retries = self.opts.retry
         if protocol == "http2":
@@ -311,6 +309,8 @@ class Engine:
             self._timer("preface", h2.preface_timeout, lambda: self._core_call(lambda c: c.timeout("preface")))
             keepalive = h2.keepalive
         else:
+            from gun_core.http1 import Http1Protocol
+
             self._core = Http1Protocol(self._authority(), self.opts.http)
             keepalive = self.opts.http.keepalive
         self._protocol = protocol

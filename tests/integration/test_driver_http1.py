@@ -1,0 +1,363 @@
+"""Both drivers over HTTP/1.1 against scripted fake origins on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import gun_io
+from gun_core.errors import BadOption, ConnectionDown, InvalidHeader, StreamError, Timeout
+from gun_io import GunData, GunDown, GunResponse, GunTrailers, GunUp
+from tests.helpers.fake_origin import FakeOrigin, read_request, response
+
+HELLO = b"Hello world!\n"
+
+
+def serve_hello(sock: socket.socket, index: int) -> None:
+    buf = bytearray()
+    while True:
+        head, _ = read_request(sock, buf)
+        sock.sendall(response(200, HELLO, [("content-type", "text/plain")]))
+
+
+def test_get_and_body(driver: Any) -> None:
+    """A GET over a fresh connection gives GunUp, a response and its body."""
+    with FakeOrigin(serve_hello) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        assert conn.await_up() == "http"
+        ref = conn.get("/")
+        msg = conn.await_(ref)
+        assert isinstance(msg, GunResponse)
+        assert msg.status == 200 and msg.fin is False
+        assert (b"content-type", b"text/plain") in msg.headers
+        assert conn.await_body(ref) == HELLO
+        info = conn.info()
+        assert info["protocol"] == "http" and info["transport"] == "tcp"
+        assert info["peername"][1] == origin.port
+        conn.close()
+
+
+def test_requests_before_up_are_queued(driver: Any) -> None:
+    """Requests made before the connection is up are sent once it is (Gun's behaviour)."""
+    with FakeOrigin(serve_hello) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        refs = [conn.get(f"/{i}") for i in range(5)]
+        for ref in refs:
+            assert conn.await_body(ref) == HELLO
+        conn.close()
+
+
+def test_pipelined_requests_in_order(driver: Any) -> None:
+    """Many requests in flight on one connection get their own responses, in order."""
+    def script(sock: socket.socket, index: int) -> None:
+        buf = bytearray()
+        while True:
+            head, _ = read_request(sock, buf)
+            path = head.split(b" ")[1]
+            sock.sendall(response(200, path))
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        conn.await_up()
+        refs = [conn.get(f"/p{i}") for i in range(200)]
+        for i, ref in enumerate(refs):
+            assert conn.await_body(ref) == f"/p{i}".encode()
+        assert origin.connections == 1
+        conn.close()
+
+
+def test_post_body_and_streamed_body(driver: Any) -> None:
+    """A body given at once is sent with content-length; a streamed one chunked."""
+    seen: list[tuple[bytes, bytes]] = []
+
+    def script(sock: socket.socket, index: int) -> None:
+        buf = bytearray()
+        while True:
+            head, body = read_request(sock, buf)
+            seen.append((head, body))
+            sock.sendall(response(200, body))
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        ref = conn.post("/a", [("content-type", "text/plain")], b"payload")
+        assert conn.await_body(ref) == b"payload"
+        ref2 = conn.post("/b", {"content-type": "application/octet-stream"})
+        conn.data(ref2, False, b"part1-")
+        conn.data(ref2, False, "part2-")
+        conn.data(ref2, True, b"end")
+        assert conn.await_body(ref2) == b"part1-part2-end"
+        assert b"content-length: 7" in seen[0][0].lower()
+        assert b"transfer-encoding: chunked" in seen[1][0].lower()
+        conn.close()
+
+
+def test_bad_options_raise_at_open(driver: Any) -> None:
+    """Unknown or ill-typed options raise BadOption at open time."""
+    with pytest.raises(BadOption):
+        driver.open("127.0.0.1", 1, {"no_such_option": 1})
+    with pytest.raises(BadOption):
+        driver.open("127.0.0.1", 1, {"retry": "many"})
+    with pytest.raises(BadOption):
+        driver.open("127.0.0.1", 1, {"protocols": ["http", "http2"]})  # tcp: exactly one
+    with pytest.raises(BadOption):
+        driver.open("127.0.0.1", 1, {"http_opts": {"version": "HTTP/2"}})
+    with pytest.raises(ValueError):
+        driver.open("127.0.0.1", 1, {"transport": "quic"})
+
+
+def test_invalid_header_raises(driver: Any) -> None:
+    """CR, LF or NUL in a header raise InvalidHeader at the call, unless told to ignore."""
+    with FakeOrigin(serve_hello) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        with pytest.raises(InvalidHeader):
+            conn.get("/", [("x-evil", "a\r\nset-cookie: 1")])
+        with pytest.raises(InvalidHeader):
+            conn.get("/", [("x-bad\n", "a")])
+        ref = conn.get("/", [("x-evil", "a\r\nb"), ("x-ok", "1")], {"invalid_request_headers": "ignore"})
+        assert conn.await_body(ref) == HELLO
+        conn.close()
+
+
+def test_timeout(driver: Any) -> None:
+    """await_ raises Timeout (a TimeoutError) when nothing arrives in time."""
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        time.sleep(2)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        ref = conn.get("/")
+        with pytest.raises(TimeoutError):
+            conn.await_(ref, 0.2)
+        with pytest.raises(Timeout):
+            conn.await_(ref, 0.1)
+        conn.close()
+
+
+def test_server_close_kills_and_reconnects(driver: Any) -> None:
+    """When the server drops the connection, the stream being answered is killed,
+    pipelined ones are unprocessed, and the connection comes back up (retry)."""
+    def script(sock: socket.socket, index: int) -> None:
+        buf = bytearray()
+        if index == 0:
+            read_request(sock, buf)
+            time.sleep(0.2)
+            sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
+            return  # close mid-body
+        serve_hello(sock, index)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port, {"retry": 2, "retry_timeout": 0.1})
+        conn.await_up()
+        r1 = conn.get("/1")
+        r2 = conn.get("/2")
+        r3 = conn.get("/3")
+        assert isinstance(conn.await_(r1), GunResponse)
+        assert conn.await_(r1).data == b"partial"
+        with pytest.raises(ConnectionDown):
+            conn.await_(r1)
+        with pytest.raises(ConnectionDown):
+            conn.await_(r2)
+        down = driver.receive(conn.owner, 5)
+        while not isinstance(down, GunDown):
+            down = driver.receive(conn.owner, 5)
+        assert down.killed_streams == [r1]
+        assert down.unprocessed_streams == [r2, r3]
+        assert down.protocol == "http"
+        up = driver.receive(conn.owner, 5)
+        assert isinstance(up, GunUp)
+        ref = conn.get("/again")
+        assert conn.await_body(ref) == HELLO
+        conn.close()
+
+
+def test_connect_refused_gives_up(driver: Any) -> None:
+    """With nothing listening, the attempts run out and waiting raises ConnectionDown."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    conn = driver.open("127.0.0.1", port, {"retry": 1, "retry_timeout": 0.05})
+    ref = conn.get("/")
+    with pytest.raises(ConnectionDown) as info:
+        conn.await_up(5)
+    assert "refused" in str(info.value.reason)
+    with pytest.raises(ConnectionDown):
+        conn.await_(ref, 5)
+
+
+def test_reply_to_and_flush(driver: Any) -> None:
+    """reply_to sends a stream's messages to another mailbox; flush drops messages."""
+    with FakeOrigin(serve_hello) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        other = driver.mailbox()
+        ref = conn.get("/", (), {"reply_to": other})
+        msg = driver.receive(other, 5)
+        assert isinstance(msg, GunResponse) and msg.stream_ref is ref
+        assert isinstance(driver.receive(other, 5), GunData)
+        ref2 = conn.get("/")
+        conn.await_(ref2)  # the response
+        time.sleep(0.2)
+        conn.flush(ref2)
+        with pytest.raises(Timeout):
+            conn.await_(ref2, 0.2)
+        conn.close()
+
+
+def test_flow_control_pauses_and_resumes(driver: Any) -> None:
+    """A stream opened with flow gets about that many bytes until update_flow grants more."""
+    big = os.urandom(2_000_000)
+
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        sock.sendall(response(200, big))
+        time.sleep(5)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        ref = conn.get("/", (), {"flow": 100_000})
+        assert isinstance(conn.await_(ref), GunResponse)
+        got = bytearray()
+        with pytest.raises(Timeout):
+            while True:
+                got += conn.await_(ref, 0.5).data
+        assert 100_000 <= len(got) < len(big)
+        assert len(got) <= 100_000 + 262144 * 2  # at most what was in flight when credit ran out
+        while len(got) < len(big):
+            conn.update_flow(ref, 500_000)
+            msg = conn.await_(ref, 5)
+            got += msg.data
+            while not msg.fin:
+                try:
+                    msg = conn.await_(ref, 0.3)
+                except Timeout:
+                    break
+                got += msg.data
+        assert bytes(got) == big
+        conn.close()
+
+
+def test_shutdown_finishes_streams(driver: Any) -> None:
+    """shutdown() lets the responses in progress finish, then closes without reconnecting."""
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        time.sleep(0.3)
+        sock.sendall(response(200, b"late"))
+        sock.recv(10)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        conn.await_up()
+        ref = conn.get("/")
+        time.sleep(0.05)
+        conn.shutdown()
+        assert conn.await_body(ref) == b"late"
+        conn.wait_closed(5)
+        assert origin.connections == 1
+        with pytest.raises(ConnectionDown):
+            conn.await_(conn.get("/"), 1)
+
+
+def test_malformed_response_is_an_error(driver: Any) -> None:
+    """A malformed status line ends the stream with an error and brings the connection down."""
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        sock.sendall(b"HTTP/1.1 abc Nope\r\n\r\n")
+        time.sleep(1)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port, {"retry": 0})
+        ref = conn.get("/")
+        with pytest.raises((StreamError, ConnectionDown)):
+            conn.await_(ref, 5)
+        conn.close()
+
+
+def test_trailers(driver: Any) -> None:
+    """Chunked trailers arrive as GunTrailers and end the response."""
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        sock.sendall(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntrailer: x-checksum\r\n\r\n"
+            b"5\r\nhello\r\n0\r\nx-checksum: 42\r\n\r\n"
+        )
+        time.sleep(1)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        ref = conn.get("/")
+        assert isinstance(conn.await_(ref), GunResponse)
+        d = conn.await_(ref)
+        assert d.data == b"hello" and d.fin is False
+        t = conn.await_(ref)
+        assert isinstance(t, GunTrailers) and t.headers == [(b"x-checksum", b"42")]
+        conn.close()
+
+
+def test_unix_socket(driver: Any) -> None:
+    """open_unix talks HTTP over a Unix domain socket."""
+    path = os.path.join(tempfile.mkdtemp(), "s.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+
+    def run() -> None:
+        c, _ = srv.accept()
+        with c:
+            head, _ = read_request(c)
+            assert b"\r\nhost: localhost\r\n" in head
+            c.sendall(response(200, b"unix"))
+            time.sleep(0.5)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    conn = driver.open_unix(path)
+    ref = conn.get("/")
+    assert conn.await_body(ref) == b"unix"
+    assert conn.info()["transport"] == "unix"
+    conn.close()
+    srv.close()
+
+
+def test_trace_logs(driver: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """trace=True logs bytes and events to the gun_io.trace logger at DEBUG."""
+    with FakeOrigin(serve_hello) as origin, caplog.at_level(logging.DEBUG, logger="gun_io.trace"):
+        conn = driver.open("127.0.0.1", origin.port, {"trace": True})
+        assert conn.await_body(conn.get("/")) == HELLO
+        conn.close()
+    text = caplog.text
+    assert "GET / HTTP/1.1" in text
+    assert "Response(" in text
+
+
+def test_stream_info_and_cancel(driver: Any) -> None:
+    """stream_info describes a running stream; cancel silences an HTTP/1.1 stream."""
+    def script(sock: socket.socket, index: int) -> None:
+        buf = bytearray()
+        read_request(sock, buf)
+        time.sleep(0.3)
+        sock.sendall(response(200, b"first"))
+        read_request(sock, buf)
+        sock.sendall(response(200, b"second"))
+        time.sleep(1)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        conn.await_up()
+        r1 = conn.get("/1")
+        info = conn.stream_info(r1)
+        assert info is not None and info["ref"] is r1 and info["method"] == b"GET"
+        conn.cancel(r1)
+        r2 = conn.get("/2")
+        assert conn.await_body(r2) == b"second"
+        with pytest.raises(Timeout):
+            conn.await_(r1, 0.2)
+        assert conn.stream_info(r1) is None
+        conn.close()
