@@ -11,7 +11,7 @@ import pytest
 from gun_core.errors import InvalidHeader, UsageError
 from gun_core.events import Closed, Data, Error, Inform, Notify, Response, Trailers
 from gun_core.http2 import Http2Protocol
-from gun_core.http2_frames import ErrorCode
+from gun_core.http2_frames import ErrorCode, PingFrame
 from gun_core.options import check_http2_opts
 from gun_core.protocol import CoreProtocol
 from tests.helpers.h2 import (
@@ -547,3 +547,32 @@ def test_struct_of_goaway_last_stream_for_push() -> None:
     w.client.close_gracefully()
     (g,) = w.pull()
     assert g.type == T_GOAWAY and struct.unpack(">LL", g.payload) == (2, 0)
+
+
+def test_a_bug_of_ours_becomes_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception inside the machine never reaches the driver: it is a connection error
+    INTERNAL_ERROR whose GOAWAY carries no internal detail."""
+    w = connect()
+    h = get(w)
+
+    def broken(frame: Any, events: Any) -> None:
+        raise RuntimeError("oops")
+
+    monkeypatch.setitem(w.client._dispatch, PingFrame, broken)
+    (c,) = w.feed(w.server.ping())
+    assert isinstance(c, Closed) and c.reason.code is ErrorCode.INTERNAL_ERROR and c.killed == (h,)
+    assert "oops" in c.reason.message
+    (g,) = w.sent
+    assert g.type == T_GOAWAY and g.error_code() == ErrorCode.INTERNAL_ERROR and g.payload[8:] == b""
+
+
+def test_queued_and_pushed_stream_info() -> None:
+    """stream_info tells queued requests and pushed streams apart."""
+    w = connect(settings={3: 1})
+    get(w)
+    h2 = get(w)
+    assert w.client.stream_info(h2)["state"] == "queued" and w.client.stream_info(h2)["rfc_state"] == "idle"
+    promise = [(":method", "GET"), (":scheme", "https"), (":authority", "example.com"), (":path", "/a")]
+    (p,) = w.feed(w.server.push_promise(1, 2, promise))
+    info = w.client.stream_info(p.new_stream_id)
+    assert info["pushed"] and info["wire_id"] == 2 and info["local"] == "fin"
