@@ -163,65 +163,85 @@ class Inflater:
     call :meth:`finish` at the end of the message. Both take ``limit``, how many more
     decompressed bytes the message may grow by; going beyond it returns a
     :class:`FrameError` with 1009 instead of output. Bad compressed data gives 1007.
+
+    A block with BFINAL set ends a zlib stream, but not the message (RFC 7692 7.2.3.4):
+    the bytes after it are further DEFLATE blocks, decompressed by a new stream primed
+    with the last 32 KiB of output so that the LZ77 window carries on.
     """
 
-    __slots__ = ("_d", "_hist", "_hist_len", "_reset")
+    __slots__ = ("_d", "_hist", "_hist_len", "_reset", "_restarts")
+
+    #: Final blocks allowed in one message: each restart copies the 32 KiB window, so a
+    #: stream of tiny final blocks must not turn into unbounded work.
+    MAX_RESTARTS = 1000
 
     def __init__(self, no_context_takeover: bool) -> None:
         self._reset = no_context_takeover
         self._d = zlib.decompressobj(-15)  # 15 bits inflate any smaller window too
-        # Recent output, kept only to rebuild the LZ77 window after a final block.
-        self._hist: deque[bytes] = deque()
+        self._hist: deque[bytes] = deque()  # recent output, to rebuild the window after a final block
         self._hist_len = 0
+        self._restarts = 0
 
     def feed(self, data: bytes, limit: int) -> bytes | FrameError:
         """Decompress a piece of the current message; at most ``limit`` bytes of output."""
+        parts: list[bytes] = []
+        total = 0
         d = self._d
-        if d.eof:
-            if data:
-                return FrameError(
-                    CloseCode.INVALID_FRAME_PAYLOAD_DATA,
-                    "compressed data after the final DEFLATE block of a message (RFC 7692 7.2.2)",
-                )
-            return b""
         try:
-            out = d.decompress(data, limit + 1)
+            while True:
+                if d.eof:
+                    if self._restarts >= self.MAX_RESTARTS:
+                        return FrameError(
+                            CloseCode.INVALID_FRAME_PAYLOAD_DATA,
+                            "too many final DEFLATE blocks in one message (RFC 7692 7.2.3.4)",
+                        )
+                    self._restarts += 1
+                    d = self._restart()
+                out = d.decompress(data, limit + 1 - total)
+                if out:
+                    total += len(out)
+                    if total > limit:
+                        return FrameError(
+                            CloseCode.MESSAGE_TOO_BIG, "the decompressed message exceeds max_message_size"
+                        )
+                    self._remember(out)
+                    parts.append(out)
+                if not (d.eof and d.unused_data):
+                    break
+                data = d.unused_data
         except zlib.error as exc:
             return FrameError(CloseCode.INVALID_FRAME_PAYLOAD_DATA, f"invalid compressed data: {exc} (RFC 7692 7.2.2)")
-        if len(out) > limit:
-            return FrameError(CloseCode.MESSAGE_TOO_BIG, "the decompressed message exceeds max_message_size")
-        if d.unused_data:
-            return FrameError(
-                CloseCode.INVALID_FRAME_PAYLOAD_DATA,
-                "compressed data after the final DEFLATE block of a message (RFC 7692 7.2.2)",
-            )
-        if out and not self._reset:
-            self._remember(out)
-        return out
+        if not parts:
+            return b""
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def finish(self, limit: int) -> bytes | FrameError:
         """End the current message: append the 4-byte tail and flush (RFC 7692 7.2.2)."""
-        d = self._d
-        out: bytes | FrameError = b""
-        if not d.eof:
-            try:
-                out = d.decompress(TAIL, limit + 1)
-            except zlib.error as exc:
-                return FrameError(
-                    CloseCode.INVALID_FRAME_PAYLOAD_DATA, f"invalid compressed data: {exc} (RFC 7692 7.2.2)"
-                )
-            if len(out) > limit:
-                return FrameError(CloseCode.MESSAGE_TOO_BIG, "the decompressed message exceeds max_message_size")
-            if out and not self._reset:
-                self._remember(out)
+        out = b""
+        if not self._d.eof:  # after a final block that ended the payload, the tail is not needed
+            out_or_error = self.feed(TAIL, limit)
+            if isinstance(out_or_error, FrameError):
+                return out_or_error
+            out = out_or_error
+        self._restarts = 0
         if self._reset:
+            self._hist.clear()
+            self._hist_len = 0
             self._d = zlib.decompressobj(-15)
-        elif d.eof:
-            # A block with BFINAL set ended the stream, but the window carries over to
-            # the next message (RFC 7692 7.2.3.4): start a new stream primed with it.
-            window = b"".join(self._hist)[-32768:]
-            self._d = zlib.decompressobj(-15, zdict=window) if window else zlib.decompressobj(-15)
+        elif self._d.eof:
+            self._restart()
         return out
+
+    def _restart(self) -> zlib._Decompress:
+        window = b"".join(self._hist)[-32768:]
+        self._hist.clear()
+        self._hist_len = 0
+        if window:
+            self._remember(window)
+            self._d = zlib.decompressobj(-15, zdict=window)
+        else:
+            self._d = zlib.decompressobj(-15)
+        return self._d
 
     def _remember(self, out: bytes) -> None:
         hist = self._hist

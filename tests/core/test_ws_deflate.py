@@ -152,12 +152,23 @@ def test_inflate_final_block_keeps_window() -> None:
     assert i.feed(second[:-4], 1000) + i.finish(1000) == b"abcdefgh" * 10  # type: ignore[operator]
 
 
-def test_inflate_data_after_final_block_is_1007() -> None:
-    """Bytes after a final DEFLATE block within a message are invalid."""
+def test_inflate_blocks_after_final_block() -> None:
+    """Blocks after a final block continue the message (RFC 7692 7.2.3.4); garbage there is 1007."""
     c = zlib.compressobj(6, zlib.DEFLATED, -15)
-    data = c.compress(b"abc") + c.flush(zlib.Z_FINISH) + b"junk"
-    err = Inflater(False).feed(data, 1000)
+    first = c.compress(b"abc") + c.flush(zlib.Z_FINISH)
+    c2 = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=b"abc")
+    second = c2.compress(b"abcabc") + c2.flush(zlib.Z_SYNC_FLUSH)
+    i = Inflater(True)
+    assert i.feed(first + second[:-4], 1000) + i.finish(1000) == b"abcabcabc"  # type: ignore[operator]
+    err = Inflater(False).feed(first + b"\xff", 1000)  # BTYPE 11 is reserved
     assert isinstance(err, FrameError) and err.code == 1007
+
+
+def test_inflate_final_block_restarts_are_bounded() -> None:
+    """A flood of tiny final blocks in one message is refused rather than costing unbounded work."""
+    empty_final = b"\x03\x00"  # a fixed-Huffman block with BFINAL set and no data
+    err = Inflater(False).feed(empty_final * (Inflater.MAX_RESTARTS + 2), 1000)
+    assert isinstance(err, FrameError) and err.code == 1007 and "too many" in err.message
 
 
 # ---------------------------------------------------------------- through the machine
