@@ -398,17 +398,36 @@ class Http2Protocol:
         if not data:
             self._peer_closed(events)
             return events
-        if self._buf:
-            self._buf += data
-            pos = self._process(self._buf, events)
-            if self._closed:
-                self._buf = bytearray()
-            elif pos:
-                del self._buf[:pos]
-        else:
-            pos = self._process(data, events)
-            if not self._closed and pos < len(data):
-                self._buf = bytearray(memoryview(data)[pos:])
+        view = memoryview(data)
+        n = len(view)
+        start = 0
+        buf = self._buf
+        if buf:
+            # A frame straddles the reads: append only the bytes that complete it, so the
+            # frames after it are parsed in place (each payload is copied once, into its event).
+            while buf and start < n:
+                if len(buf) < 9:
+                    need = 9 - len(buf)
+                else:
+                    length = int.from_bytes(buf[:3], "big")
+                    need = 9 + length - len(buf) if length <= self._max_frame_in else 0
+                take = min(need, n - start)
+                buf += view[start : start + take]
+                start += take
+                if take < need:
+                    break  # still incomplete: wait for more
+                if len(buf) < 9:
+                    continue
+                used = self._process(buf, events)
+                if self._closed:
+                    self._buf = bytearray()
+                    return events
+                del buf[:used]
+            if buf or start >= n:
+                return events
+        used = self._process(view[start:] if start else view, events)
+        if not self._closed and start + used < n:
+            self._buf = bytearray(view[start + used :])
         return events
 
     def request(
@@ -639,7 +658,7 @@ class Http2Protocol:
 
     # ------------------------------------------------------------------ receiving
 
-    def _process(self, buf: bytes | bytearray, events: list[Event]) -> int:
+    def _process(self, buf: bytes | bytearray | memoryview, events: list[Event]) -> int:
         """Handle every complete frame in ``buf``; return how many bytes were used."""
         view = memoryview(buf)
         pos = 0

@@ -576,3 +576,41 @@ def test_queued_and_pushed_stream_info() -> None:
     (p,) = w.feed(w.server.push_promise(1, 2, promise))
     info = w.client.stream_info(p.new_stream_id)
     assert info["pushed"] and info["wire_id"] == 2 and info["local"] == "fin"
+
+
+def test_http1_answer_detected_in_small_pieces() -> None:
+    """The HTTP/1.x answer is recognised even when it arrives a byte at a time."""
+    w = Wire(Http2Protocol(b"a"))
+    events: list[Any] = []
+    for b in b"HTTP/1.1 505 HTTP Version Not Supported\r\n\r\n":
+        events += w.client.receive_data(bytes([b]))
+    assert len(events) == 1 and isinstance(events[0], Closed) and "HTTP/1" in events[0].reason.message
+
+
+def test_oversized_frame_header_split_across_reads() -> None:
+    """A too-large frame is refused once its header is complete, even split across reads (RFC 9113 4.2)."""
+    w = connect()
+    header = w.server.frame(T_DATA, 0, 1, b"", length=1 << 20)
+    assert w.client.receive_data(header[:4]) == []
+    (c,) = w.client.receive_data(header[4:] + b"\0" * 100)
+    assert isinstance(c, Closed) and c.reason.code is ErrorCode.FRAME_SIZE_ERROR
+
+
+def test_long_download_in_odd_reads() -> None:
+    """A long body read in pieces that cut frames anywhere arrives intact and in order."""
+    w = connect({"initial_connection_window_size": 1 << 24, "initial_stream_window_size": 1 << 24})
+    h = get(w)
+    s = w.server
+    body = bytes(range(256)) * 2000
+    wire = s.headers(1, [(":status", "200")]) + b"".join(
+        s.data(1, body[i : i + 16384], end_stream=i + 16384 >= len(body)) for i in range(0, len(body), 16384)
+    )
+    got = bytearray()
+    fins = []
+    for i in range(0, len(wire), 5000):
+        for e in w.client.receive_data(wire[i : i + 5000]):
+            if isinstance(e, Data):
+                got += e.data
+                fins.append(e.fin)
+    assert bytes(got) == body and fins[-1] and not any(fins[:-1]) and w.client.active_streams() == []
+    assert h == 1
