@@ -180,6 +180,8 @@ class _Stream:
     ws_opts: WsOpts | None = None
     core_id: int | None = None
     authority: bytes = b""
+    ws_core: Any = None  # the websocket core of an RFC 8441 stream, once upgraded
+    ws_half_closed: bool = False
 
 
 @dataclass(slots=True)
@@ -219,6 +221,8 @@ class Engine:
         self.peername: Any = None
         self._ws_ref: StreamRef | None = None
         self._dead_event = threading.Event()
+        self._h2_settings_seen = False
+        self._h2_wait_settings: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ I/O hooks (drivers)
 
@@ -459,12 +463,17 @@ class Engine:
             if t is ev.Data:
                 s = by_core.get(e.stream_id)
                 if s is not None:
+                    if s.ws_core is not None:
+                        self._h2_ws_data(s, e.data, e.fin)
+                        continue
                     if e.fin:
                         self._end_stream(e.stream_id)
                     s.mailbox.put(ev.GunData(self, s.ref, e.fin, e.data))
             elif t is ev.Response:
                 s = by_core.get(e.stream_id)
                 if s is not None:
+                    if s.kind == "ws" and self._protocol == "http2" and self._h2_ws_response(s, e):
+                        continue
                     if self.opts.cookie_store is not None:
                         self._store_cookies(s, e.headers)
                     if e.fin:
@@ -503,6 +512,11 @@ class Engine:
                 if s is not None:
                     self._deliver(s.mailbox, ev.GunUpgrade(self, s.ref, e.protocols, e.headers))
             elif t is ev.Notify:
+                if e.event == "settings_changed" and not self._h2_settings_seen:
+                    self._h2_settings_seen = True
+                    waiting, self._h2_wait_settings = self._h2_wait_settings, []
+                    for call in waiting:
+                        call()
                 self._deliver(self.owner, ev.GunNotify(self, e.event, e.value))
             elif t is ev.SwitchProtocol:
                 self._switch_protocol(e)
@@ -770,9 +784,12 @@ class Engine:
                     return
                 core = self._core
                 assert core is not None
+                if self._protocol == "http2":
+                    self._h2_ws_start(s, hdrs)
+                    return
                 if self._protocol != "http":
                     reason = Reason.stream(
-                        "badstate", f"websocket upgrade needs an HTTP/1.1 connection, this one is {self._protocol}"
+                        "badstate", f"websocket upgrade needs an HTTP/1.1 or HTTP/2 connection, not {self._protocol}"
                     )
                     self._deliver(s.mailbox, ev.GunError(self, s.ref, reason))
                     return
@@ -795,9 +812,87 @@ class Engine:
             s = self._stream_for(ref)
             if s is None or s.kind != "ws":
                 raise UsageError(f"{ref!r} is not an upgraded websocket stream")
+            if s.ws_core is not None:
+                self._h2_ws_send(s, frames)
+                return
             if self._protocol != "ws" or self._ws_ref is not ref or s.core_id is None:
                 raise UsageError(f"{ref!r} is not an upgraded websocket stream (not up)")
             self._core_call(lambda c: c.send(frames))  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ websocket over HTTP/2 (RFC 8441)
+
+    def _h2_ws_start(self, s: _Stream, hdrs: list[tuple[bytes, bytes]]) -> None:
+        from gun_core import ws_handshake
+
+        if not self._h2_settings_seen:
+            self._h2_wait_settings.append(lambda: self._h2_ws_start(s, hdrs))
+            return
+        core: Any = self._core
+        if core is None or not core.peer_settings.get("enable_connect_protocol"):
+            reason = Reason.stream(
+                "badstate", "the server did not enable extended CONNECT, so no websocket over HTTP/2 (RFC 8441 3)"
+            )
+            self._deliver(s.mailbox, ev.GunError(self, s.ref, reason))
+            return
+        assert s.ws_opts is not None
+        user = [(n, v) for n, v in hdrs if n not in (b"connection", b"upgrade")]
+        all_headers = user + ws_handshake.upgrade_headers(None, s.ws_opts, http2=True)
+        cid = core.request(b"CONNECT", s.path, all_headers, None, body_follows=True, protocol=b"websocket")
+        s.core_id = cid
+        self._by_core[cid] = s
+        self._by_ref[s.ref] = s
+        self._flush_out()
+
+    def _h2_ws_response(self, s: _Stream, e: ev.Response) -> bool:
+        """Handle the answer to an extended CONNECT; False lets a refusal through as a response."""
+        from gun_core import ws_handshake
+        from gun_core.ws import WsProtocol
+
+        if s.ws_core is not None or not 200 <= e.status < 300 or s.ws_opts is None or s.core_id is None:
+            return False
+        result = ws_handshake.check_response(None, e.status, e.headers, s.ws_opts)
+        if isinstance(result, Reason):
+            self._end_stream(s.core_id)
+            sid = s.core_id
+            self._core_call(lambda c: c.cancel(sid))
+            self._deliver(s.mailbox, ev.GunError(self, s.ref, result))
+            return True
+        s.ws_core = WsProtocol(s.core_id, s.ws_opts, result)
+        self._deliver(s.mailbox, ev.GunUpgrade(self, s.ref, ["websocket"], e.headers))
+        return True
+
+    def _h2_ws_events(self, s: _Stream, events: list[Any]) -> None:
+        wcore = s.ws_core
+        sid = s.core_id
+        out = wcore.data_to_send()
+        finished = any(type(x) is ev.Closed for x in events)
+        # Our Close is the last thing we send (RFC 6455 5.5.1), so it carries END_STREAM,
+        # the orderly end of the tunnel (RFC 8441 4).
+        half_close = finished or (wcore.closing and not s.ws_half_closed)
+        if sid is not None and self._core is not None and self._by_core.get(sid) is s and not s.ws_half_closed:
+            if out or half_close:
+                s.ws_half_closed = half_close
+                self._core_call(lambda c: c.data(sid, half_close, out))
+        for x in events:
+            t = type(x)
+            if t is ev.Ws:
+                s.mailbox.put(ev.GunWs(self, s.ref, x.frame))
+            elif t is ev.Error:
+                self._deliver(s.mailbox, ev.GunError(self, s.ref, Reason.stream(x.reason.kind, x.reason.message, x.reason.code)))
+        if finished and sid is not None:
+            s.ws_core = None
+            self._by_core.pop(sid, None)
+            self._by_ref.pop(s.ref, None)
+
+    def _h2_ws_data(self, s: _Stream, data: bytes, fin: bool) -> None:
+        wcore = s.ws_core
+        events = wcore.receive_data(data) if data else []
+        if fin and not any(type(x) is ev.Closed for x in events):
+            events += wcore.receive_data(b"")
+        self._h2_ws_events(s, events)
+
+    def _h2_ws_send(self, s: _Stream, frames: Any) -> None:
+        self._h2_ws_events(s, s.ws_core.send(frames))
 
     def info(self) -> dict[str, Any]:
         """What is known of the connection."""
