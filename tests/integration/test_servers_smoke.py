@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -126,11 +127,14 @@ def test_nginx_status_and_redirect(nginx: Any) -> None:
 
 
 def test_nginx_echo(nginx: Any) -> None:
-    """/echo returns the request body, for a content-length body and for a chunked one."""
-    conn = http.client.HTTPConnection(HOST, nginx.http_port, timeout=10)
-    conn.request("POST", "/echo", body=b"x" * 100_000)
+    """/echo returns the request body, for a 16 MiB content-length body sent whole before
+    the response is read, and for a chunked one."""
+    payload = os.urandom(1 << 20) * 16
+    conn = http.client.HTTPConnection(HOST, nginx.http_port, timeout=30)
+    conn.request("POST", "/echo", body=payload)
     resp = conn.getresponse()
-    assert (resp.status, resp.read()) == (200, b"x" * 100_000)
+    assert resp.status == 200 and resp.getheader("content-length") == str(len(payload))
+    assert resp.read() == payload
     conn.request("PUT", "/echo", body=iter([b"abc", b"def"]), encode_chunked=True)
     assert conn.getresponse().read() == b"abcdef"
 

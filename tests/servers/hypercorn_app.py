@@ -12,6 +12,7 @@ Routes (HTTP):
 
 - ``/``                 200 ``Hello world!\\n``
 - ``/echo``             streams every request body chunk back as it arrives (POST/PUT/...)
+- ``/echo-buffered``    reads the whole request body, then sends it back with a content-length
 - ``/headers``          JSON: method, path, query, http_version, scheme, headers, body_size
 - ``/status/{code}``    that status (code 200..599), body ``status {code}\\n`` where allowed
 - ``/big?size=N``       N bytes (default 1 MiB) of ``bytes(range(256))`` repeated, with content-length
@@ -107,11 +108,15 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(parts)
 
 
-async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
-    content_type = b"application/octet-stream"
+def _content_type(scope: Scope) -> bytes:
     for name, value in scope["headers"]:
         if name == b"content-type":
-            content_type = value
+            return bytes(value)
+    return b"application/octet-stream"
+
+
+async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
+    content_type = _content_type(scope)
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", content_type)]})
     while True:
         message = await receive()
@@ -222,6 +227,9 @@ async def http_app(scope: Scope, receive: Receive, send: Send) -> None:
         await _respond(send, 200, HELLO)
     elif path == "/echo":
         await _echo(scope, receive, send)
+    elif path == "/echo-buffered":
+        body = await _read_body(receive)
+        await _respond(send, 200, body, content_type=_content_type(scope))
     elif path == "/headers":
         await _headers(scope, receive, send)
     elif path.startswith("/status/"):

@@ -8,10 +8,12 @@ Locations (the same on every listener):
                       through the SSI filter, which drops the length, so nginx chunks it)
 - ``/trailers``       the same chunked body followed by the trailer ``x-trailer-one: 1`` (``add_trailer``;
                       nginx sends trailers on chunked HTTP/1.1 and on HTTP/2)
-- ``/echo``           request body streamed back (proxied to the hypercorn app's ``/echo`` on its Unix
-                      socket; 502 when no upstream was given)
-- ``/up/...``         any route of the hypercorn app, proxied without buffering (e.g. ``/up/slow``),
-                      websocket upgrades included (``/up/ws``, HTTP/1.1 listeners only)
+- ``/echo``           the request body sent back with a content-length once it is complete: nginx
+                      reads the whole body, then hands it to the hypercorn app's ``/echo-buffered``
+                      on its Unix socket (502 when no upstream was given)
+- ``/up/...``         any route of the hypercorn app, responses unbuffered (e.g. ``/up/slow``), websocket
+                      upgrades included (``/up/ws``, HTTP/1.1 listeners only); request bodies are read
+                      whole first (nginx stalls when a big body streams both ways at once)
 - ``/status/{200,204,304,400,404,500,503}``   that status, via ``return``
 - ``/redirect``       302 to ``/``
 """
@@ -112,10 +114,10 @@ class NginxServer:
         if self.upstream_unix:
             upstream = f"http://unix:{self.upstream_unix}:"
             echo = (
-                f"            proxy_pass {upstream}/echo;\n"
+                f"            proxy_pass {upstream}/echo-buffered;\n"
                 "            proxy_http_version 1.1;\n"
                 '            proxy_set_header Connection "";\n'
-                "            proxy_request_buffering off;\n"
+                "            proxy_request_buffering on;\n"
                 "            proxy_buffering off;\n"
             )
             up = (
@@ -124,7 +126,7 @@ class NginxServer:
                 "            proxy_set_header Upgrade $http_upgrade;\n"
                 "            proxy_set_header Connection $connection_upgrade;\n"
                 "            proxy_read_timeout 300s;\n"
-                "            proxy_request_buffering off;\n"
+                "            proxy_request_buffering on;\n"
                 "            proxy_buffering off;\n"
             )
         else:
