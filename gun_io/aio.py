@@ -111,16 +111,14 @@ class Mailbox(_BaseMailbox):
                 if not fut.done():
                     fut.set_result(None)
             else:
-                loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
+                loop.call_soon_threadsafe(_resolve, fut)
 
     async def receive(self, timeout: float | None = None, match: Match | None = None) -> Any:
         """Remove and return the first message (that ``match`` accepts), waiting up to ``timeout`` s."""
         msg = await self.wait_for(match, timeout)
         return msg
 
-    async def wait_for(
-        self, match: Match | None, timeout: float | None, wake: Callable[[], bool] | None = None
-    ) -> Any:
+    async def wait_for(self, match: Match | None, timeout: float | None, wake: Callable[[], bool] | None = None) -> Any:
         """Like ``receive``, but returns ``None`` early when ``wake()`` becomes true."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -150,6 +148,11 @@ class Mailbox(_BaseMailbox):
                         self._waiters.remove((loop, fut))
                     except ValueError:
                         pass
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class _Proto(asyncio.Protocol):
@@ -209,7 +212,9 @@ class Connection(Engine):
                 try:
                     addrs = await asyncio.wait_for(lookup, opts.domain_lookup_timeout)
                 except asyncio.TimeoutError:
-                    raise TimeoutError(f"domain lookup of {self.host!r} took more than {opts.domain_lookup_timeout} s") from None
+                    raise TimeoutError(
+                        f"domain lookup of {self.host!r} took more than {opts.domain_lookup_timeout} s"
+                    ) from None
                 sock = await self._connect_any(addrs)
                 apply_tcp_opts(sock, opts.tcp_opts)
             ssl_ctx: ssl.SSLContext | None = None
@@ -224,7 +229,10 @@ class Connection(Engine):
                 if ssl_ctx is not None:
                     await asyncio.wait_for(
                         self._loop.create_connection(
-                            lambda: proto, sock=sock, ssl=ssl_ctx, server_hostname=server_hostname,
+                            lambda: proto,
+                            sock=sock,
+                            ssl=ssl_ctx,
+                            server_hostname=server_hostname,
                             ssl_handshake_timeout=opts.tls_handshake_timeout,
                         ),
                         opts.tls_handshake_timeout,

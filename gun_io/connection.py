@@ -28,9 +28,7 @@ __all__ = ["Connection", "connect_socket"]
 _RECV = 262144
 
 
-def connect_socket(
-    host: str, port: int | None, opts: ConnOpts, unix_path: str | None
-) -> tuple[socket.socket, str]:
+def connect_socket(host: str, port: int | None, opts: ConnOpts, unix_path: str | None) -> tuple[socket.socket, str]:
     """Blocking connect with the configured timeouts; return the socket and the protocol."""
     if unix_path is not None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -299,8 +297,11 @@ class Connection(Engine):
         with self._lock:
             if self._sock is not sock:
                 return
-            self._transport_lost(_reason_for(exc) if not isinstance(exc, ConnectionResetError)
-                                 else Reason.connection("closed", f"connection reset by peer ({exc})"))
+            self._transport_lost(
+                _reason_for(exc)
+                if not isinstance(exc, ConnectionResetError)
+                else Reason.connection("closed", f"connection reset by peer ({exc})")
+            )
 
     # ------------------------------------------------------------------ waiting
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-__all__ = ["CookieStore", "Cookie"]
+__all__ = ["Cookie", "CookieStore"]
 
 _MAX_COOKIES = 3000
 _MAX_PER_DOMAIN = 50
@@ -93,26 +93,26 @@ class CookieStore:
         max_age: float | None = None
         secure = http_only = False
         for attr in parts[1:]:
-            key, _, val = attr.partition("=")
-            key = key.strip().lower()
+            attr_name, _, val = attr.partition("=")
+            key_name = attr_name.strip().lower()
             val = val.strip()
-            if key == "domain" and val:
+            if key_name == "domain" and val:
                 domain = val.lstrip(".").lower()
-            elif key == "path" and val.startswith("/"):
+            elif key_name == "path" and val.startswith("/"):
                 path = val
-            elif key == "max-age":
+            elif key_name == "max-age":
                 try:
                     max_age = float(int(val))
                 except ValueError:
                     continue
-            elif key == "expires":
+            elif key_name == "expires":
                 try:
                     expires = parsedate_to_datetime(val).timestamp()
                 except (TypeError, ValueError, IndexError, OverflowError):
                     continue
-            elif key == "secure":
+            elif key_name == "secure":
                 secure = True
-            elif key == "httponly":
+            elif key_name == "httponly":
                 http_only = True
         if max_age is not None:
             expires = now + max_age
@@ -124,8 +124,9 @@ class CookieStore:
             domain, host_only = host, True
         if secure and scheme != "https":
             return
-        cookie = Cookie(cname, cvalue, domain, host_only, path or _default_path(request_path), expires, secure,
-                        http_only, now)
+        cookie = Cookie(
+            cname, cvalue, domain, host_only, path or _default_path(request_path), expires, secure, http_only, now
+        )
         key = (cookie.domain, cookie.path, cookie.name)
         with self._lock:
             if expires is not None and expires <= now:

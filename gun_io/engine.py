@@ -35,7 +35,7 @@ from . import trace
 from .retry import RetryFun, default_retry_fun, next_retry
 from .transport import check_tcp_opts, check_tls_opts
 
-__all__ = ["StreamRef", "ConnOpts", "check_opts", "Engine"]
+__all__ = ["ConnOpts", "Engine", "StreamRef", "check_opts"]
 
 _OPT_KEYS = {
     "connect_timeout",
@@ -616,7 +616,9 @@ class Engine:
             s = self._new_stream(ropts, bmethod, bpath)
             if self.opts.cookie_store is not None and not has_header(hdrs, b"cookie"):
                 try:
-                    cookie = self.opts.cookie_store.cookie_header(self._scheme.decode(), self.host, bpath.decode("latin-1"))
+                    cookie = self.opts.cookie_store.cookie_header(
+                        self._scheme.decode(), self.host, bpath.decode("latin-1")
+                    )
                 except Exception:
                     cookie = None
                 if cookie:
@@ -878,7 +880,9 @@ class Engine:
             if t is ev.Ws:
                 s.mailbox.put(ev.GunWs(self, s.ref, x.frame))
             elif t is ev.Error:
-                self._deliver(s.mailbox, ev.GunError(self, s.ref, Reason.stream(x.reason.kind, x.reason.message, x.reason.code)))
+                self._deliver(
+                    s.mailbox, ev.GunError(self, s.ref, Reason.stream(x.reason.kind, x.reason.message, x.reason.code))
+                )
         if finished and sid is not None:
             s.ws_core = None
             self._by_core.pop(sid, None)
@@ -969,8 +973,9 @@ class Engine:
         def expire() -> None:
             self._core_call(lambda c: c.timeout("closing"))
             if self._state == "closing":
-                self._down(Reason.connection("closing_timeout", "shutdown did not finish in time"),
-                           tuple(self._by_core), ())
+                self._down(
+                    Reason.connection("closing_timeout", "shutdown did not finish in time"), tuple(self._by_core), ()
+                )
 
         self._timer("closing", timeout, expire)
         if self._protocol == "ws":

@@ -26,7 +26,7 @@ __all__ = ["Loop", "TimerHandle", "get_loop"]
 class TimerHandle:
     """A scheduled call; ``cancel()`` stops it."""
 
-    __slots__ = ("when", "fn", "cancelled", "seq")
+    __slots__ = ("cancelled", "fn", "seq", "when")
 
     def __init__(self, when: float, seq: int, fn: Callable[[], None]) -> None:
         self.when = when

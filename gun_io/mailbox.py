@@ -22,7 +22,7 @@ Match = Callable[[Any], bool]
 class _BaseMailbox:
     """Storage and matching shared by the sync and asyncio mailboxes."""
 
-    __slots__ = ("_messages", "_lock")
+    __slots__ = ("_lock", "_messages")
 
     def __init__(self) -> None:
         self._messages: deque[Any] = deque()

@@ -11,14 +11,25 @@ import certifi
 
 from gun_core.errors import BadOption
 
-__all__ = ["ALPN", "make_ssl_context", "apply_tcp_opts", "check_tls_opts", "check_tcp_opts"]
+__all__ = ["ALPN", "apply_tcp_opts", "check_tcp_opts", "check_tls_opts", "make_ssl_context"]
 
 #: ALPN protocol ids for our protocol names (RFC 7301, RFC 9113 3.2).
 ALPN = {"http2": "h2", "http": "http/1.1"}
 ALPN_REVERSE = {v: k for k, v in ALPN.items()}
 
-_TLS_KEYS = {"verify", "cafile", "capath", "cadata", "certfile", "keyfile", "password", "server_hostname",
-             "ciphers", "minimum_version", "keylog_filename"}
+_TLS_KEYS = {
+    "verify",
+    "cafile",
+    "capath",
+    "cadata",
+    "certfile",
+    "keyfile",
+    "password",
+    "server_hostname",
+    "ciphers",
+    "minimum_version",
+    "keylog_filename",
+}
 _TCP_KEYS = {"nodelay", "keepalive", "rcvbuf", "sndbuf"}
 
 

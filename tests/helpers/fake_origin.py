@@ -18,7 +18,9 @@ Script = Callable[[socket.socket, int], None]
 class FakeOrigin:
     """A loopback server running ``script`` for each connection it accepts."""
 
-    def __init__(self, script: Script, *, family: int = socket.AF_INET, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, script: Script, *, family: int = socket.AF_INET, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.script = script
         self.ssl_context = ssl_context
         self.sock = socket.socket(family, socket.SOCK_STREAM)
@@ -53,7 +55,7 @@ class FakeOrigin:
             self.script(conn, index)
         except (ConnectionError, BrokenPipeError, OSError):
             pass
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             self.errors.append(exc)
         finally:
             try:

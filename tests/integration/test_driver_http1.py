@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-import gun_io
 from gun_core.errors import BadOption, ConnectionDown, InvalidHeader, StreamError, Timeout
 from gun_io import GunData, GunDown, GunResponse, GunTrailers, GunUp
 from tests.helpers.fake_origin import FakeOrigin, read_request, response
@@ -23,7 +22,7 @@ HELLO = b"Hello world!\n"
 def serve_hello(sock: socket.socket, index: int) -> None:
     buf = bytearray()
     while True:
-        head, _ = read_request(sock, buf)
+        _head, _ = read_request(sock, buf)
         sock.sendall(response(200, HELLO, [("content-type", "text/plain")]))
 
 
@@ -56,6 +55,7 @@ def test_requests_before_up_are_queued(driver: Any) -> None:
 
 def test_pipelined_requests_in_order(driver: Any) -> None:
     """Many requests in flight on one connection get their own responses, in order."""
+
     def script(sock: socket.socket, index: int) -> None:
         buf = bytearray()
         while True:
@@ -127,6 +127,7 @@ def test_invalid_header_raises(driver: Any) -> None:
 
 def test_timeout(driver: Any) -> None:
     """await_ raises Timeout (a TimeoutError) when nothing arrives in time."""
+
     def script(sock: socket.socket, index: int) -> None:
         read_request(sock)
         time.sleep(2)
@@ -144,6 +145,7 @@ def test_timeout(driver: Any) -> None:
 def test_server_close_kills_and_reconnects(driver: Any) -> None:
     """When the server drops the connection, the stream being answered is killed,
     pipelined ones are unprocessed, and the connection comes back up (retry)."""
+
     def script(sock: socket.socket, index: int) -> None:
         buf = bytearray()
         if index == 0:
@@ -246,6 +248,7 @@ def test_flow_control_pauses_and_resumes(driver: Any) -> None:
 
 def test_shutdown_finishes_streams(driver: Any) -> None:
     """shutdown() lets the responses in progress finish, then closes without reconnecting."""
+
     def script(sock: socket.socket, index: int) -> None:
         read_request(sock)
         time.sleep(0.3)
@@ -267,6 +270,7 @@ def test_shutdown_finishes_streams(driver: Any) -> None:
 
 def test_malformed_response_is_an_error(driver: Any) -> None:
     """A malformed status line ends the stream with an error and brings the connection down."""
+
     def script(sock: socket.socket, index: int) -> None:
         read_request(sock)
         sock.sendall(b"HTTP/1.1 abc Nope\r\n\r\n")
@@ -282,6 +286,7 @@ def test_malformed_response_is_an_error(driver: Any) -> None:
 
 def test_trailers(driver: Any) -> None:
     """Chunked trailers arrive as GunTrailers and end the response."""
+
     def script(sock: socket.socket, index: int) -> None:
         read_request(sock)
         sock.sendall(
@@ -339,6 +344,7 @@ def test_trace_logs(driver: Any, caplog: pytest.LogCaptureFixture) -> None:
 
 def test_stream_info_and_cancel(driver: Any) -> None:
     """stream_info describes a running stream; cancel silences an HTTP/1.1 stream."""
+
     def script(sock: socket.socket, index: int) -> None:
         buf = bytearray()
         read_request(sock, buf)

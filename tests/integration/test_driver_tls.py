@@ -73,7 +73,9 @@ def test_tls_hostname_mismatch_fails(driver: Any, ca: trustme.CA, tmp_path: Any)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("other.example").configure_cert(ctx)
     with FakeOrigin(serve, ssl_context=ctx) as origin:
-        conn = driver.open("127.0.0.1", origin.port, {"transport": "tls", "retry": 0, "tls_opts": {"cafile": str(cafile)}})
+        conn = driver.open(
+            "127.0.0.1", origin.port, {"transport": "tls", "retry": 0, "tls_opts": {"cafile": str(cafile)}}
+        )
         with pytest.raises(ConnectionDown) as info:
             conn.await_up(5)
         assert info.value.reason.kind == "tls"
@@ -82,6 +84,8 @@ def test_tls_hostname_mismatch_fails(driver: Any, ca: trustme.CA, tmp_path: Any)
 def test_tls_verify_false_connects(driver: Any, ca: trustme.CA) -> None:
     """verify=False turns checks off (explicitly)."""
     with FakeOrigin(serve, ssl_context=server_context(ca)) as origin:
-        conn = driver.open("localhost", origin.port, {"transport": "tls", "tls_opts": {"verify": False}, "protocols": ["http"]})
+        conn = driver.open(
+            "localhost", origin.port, {"transport": "tls", "tls_opts": {"verify": False}, "protocols": ["http"]}
+        )
         assert conn.await_body(conn.get("/")) == b"secure"
         conn.close()

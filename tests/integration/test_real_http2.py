@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from typing import Any
 
 import pytest
 
 from gun_core.errors import Timeout
-from gun_io import GunData, GunInform, GunPush, GunResponse, GunTrailers, GunDown
+from gun_io import GunData, GunDown, GunInform, GunPush, GunResponse, GunTrailers
 
 PATTERN = bytes(range(256))
 

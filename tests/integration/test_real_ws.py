@@ -101,9 +101,17 @@ def test_hypercorn_server_close_code(driver: Any, hypercorn_server: Any) -> None
 def ws_server(after_handshake: Any, *, accept: bytes | None = None, extensions: bytes | None = None) -> Any:
     def script(sock: socket.socket, index: int) -> None:
         head, _ = read_request(sock)
-        key = [line.split(b":", 1)[1].strip() for line in head.split(b"\r\n") if line.lower().startswith(b"sec-websocket-key:")][0]
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
         acc = accept if accept is not None else base64.b64encode(hashlib.sha1(key + GUID).digest())
-        resp = b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: " + acc + b"\r\n"
+        resp = (
+            b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: "
+            + acc
+            + b"\r\n"
+        )
         if extensions:
             resp += b"sec-websocket-extensions: " + extensions + b"\r\n"
         sock.sendall(resp + b"\r\n")
