@@ -192,6 +192,7 @@ _OPEN = WsState.OPEN
 _CLOSING = WsState.CLOSING
 _CLOSED = WsState.CLOSED
 _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
+_TEXT, _BINARY, _CLOSE, _PING, _PONG = 1, 2, 8, 9, 10
 _KIND_BY_CODE = {
     CloseCode.PROTOCOL_ERROR: "protocol_error",
     CloseCode.INVALID_FRAME_PAYLOAD_DATA: "protocol_error",
@@ -513,7 +514,7 @@ class WsProtocol:
         sid = self.stream_id
         if opcode == 9:
             if self._state is _OPEN:
-                self._queue(Opcode.PONG, payload)  # RFC 6455 5.5.3: same application data
+                self._queue(_PONG, payload)  # RFC 6455 5.5.3: same application data
             if not self._silence:
                 events.append(Ws(sid, Ping(payload)))
             return True
@@ -531,7 +532,7 @@ class WsProtocol:
         events.append(Ws(sid, Close(code, reason)))
         if self._state is _OPEN:
             # RFC 6455 5.5.1: answer with a Close, echoing the status code.
-            self._queue(Opcode.CLOSE, encode_close(code))
+            self._queue(_CLOSE, encode_close(code))
             msg = f"the server closed the websocket with {code if code is not None else 'no code'} {reason!r}"
         else:
             msg = "the closing handshake completed (RFC 6455 7.1.2)"
@@ -559,7 +560,7 @@ class WsProtocol:
         """Fail the websocket connection (RFC 6455 7.1.7): Close with ``code``, Error, Closed."""
         if self._state is _OPEN:
             wire_reason = "internal error" if code == CloseCode.INTERNAL_ERROR else message.split(" (RFC")[0][:123]
-            self._queue(Opcode.CLOSE, encode_close(code, wire_reason))
+            self._queue(_CLOSE, encode_close(code, wire_reason))
         self._finish()
         reason = Reason.connection(_KIND_BY_CODE.get(code, "protocol_error"), message, code=code)
         events.append(Error(self.stream_id, reason))
@@ -576,9 +577,9 @@ class WsProtocol:
 
     # ------------------------------------------------------------------ bytes out
 
-    def _queue(self, opcode: int, payload: bytes, rsv1: bool = False) -> None:
+    def _queue(self, opcode: int, payload: bytes | bytearray | memoryview, rsv1: bool = False) -> None:
         keys = self._keys
-        self._out.append(build_frame(opcode, payload, rsv1=rsv1, mask_key=keys.next() if keys is not None else None))
+        self._out.append(build_frame(opcode, payload, rsv1=rsv1, mask_key=None if keys is None else keys.next()))
 
     def data_to_send(self) -> bytes:
         """Return and forget the bytes to write now."""
@@ -594,6 +595,12 @@ class WsProtocol:
         Raises :class:`UsageError` for something that is not a frame, and for any frame
         after our Close or once the connection is closed (RFC 6455 5.5.1).
         """
+        t = type(frames)
+        if t is Text or t is Binary:  # the common case: one data message
+            if self._state is not _OPEN:
+                raise UsageError(f"cannot send {t.__name__}: the websocket is {self._state.value} (RFC 6455 5.5.1)")
+            self._send_message(frames)  # type: ignore[arg-type]
+            return []
         items: Sequence[Any] = frames if isinstance(frames, (list, tuple)) else (frames,)
         state = self._state
         for f in items:
@@ -607,25 +614,38 @@ class WsProtocol:
                 raise UsageError(f"Text data must be a str, not {type(f.data).__name__}")
             elif type(f) is Binary and not isinstance(f.data, (bytes, bytearray, memoryview)):
                 raise UsageError(f"Binary data must be bytes, not {type(f.data).__name__}")
-        deflater = self._deflater
         for f in items:
             t = type(f)
             if t is Text or t is Binary:
-                payload = f.data.encode("utf-8") if t is Text else f.data
-                opcode = Opcode.TEXT if t is Text else Opcode.BINARY
-                compressed = deflater.compress(payload) if deflater is not None else None
-                if compressed is None:
-                    self._queue(opcode, payload)
-                else:
-                    self._queue(opcode, compressed, True)  # RFC 7692 6: RSV1 on the (only) frame
+                self._send_message(f)
             elif t is Ping:
-                self._queue(Opcode.PING, f.data)
+                self._queue(_PING, f.data)
             elif t is Pong:
-                self._queue(Opcode.PONG, f.data)
+                self._queue(_PONG, f.data)
             else:
-                self._queue(Opcode.CLOSE, encode_close(f.code, f.reason))
+                self._queue(_CLOSE, encode_close(f.code, f.reason))
                 self._state = _CLOSING
         return []
+
+    def _send_message(self, f: Text | Binary) -> None:
+        data = f.data
+        if type(f) is Text:
+            if type(data) is not str:
+                raise UsageError(f"Text data must be a str, not {type(data).__name__}")
+            payload = data.encode("utf-8")
+            opcode = _TEXT
+        else:
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise UsageError(f"Binary data must be bytes, not {type(data).__name__}")
+            payload = data
+            opcode = _BINARY
+        deflater = self._deflater
+        if deflater is not None:
+            compressed = deflater.compress(payload)
+            if compressed is not None:
+                self._queue(opcode, compressed, True)  # RFC 7692 6: RSV1 on the (only) frame
+                return
+        self._queue(opcode, payload)
 
     # ------------------------------------------------------------------ CoreProtocol commands
 
@@ -663,7 +683,7 @@ class WsProtocol:
     def keepalive(self) -> list[Event]:
         """Send a Ping (nothing once closing)."""
         if self._state is _OPEN:
-            self._queue(Opcode.PING, b"")
+            self._queue(_PING, b"")
         return []
 
     def timeout(self, name: str) -> list[Event]:
@@ -681,7 +701,7 @@ class WsProtocol:
     def close_gracefully(self) -> list[Event]:
         """Start the closing handshake with 1000 (normal closure) unless already closing."""
         if self._state is _OPEN:
-            self._queue(Opcode.CLOSE, encode_close(CloseCode.NORMAL_CLOSURE))
+            self._queue(_CLOSE, encode_close(CloseCode.NORMAL_CLOSURE))
             self._state = _CLOSING
         return []
 
