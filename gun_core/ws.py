@@ -40,9 +40,19 @@ Events (``sid`` is the ``stream_id`` given at construction):
 After ``Closed`` the core is finished: ``receive_data`` returns ``[]`` and ``send`` raises.
 Any frame sent after our Close also raises :class:`UsageError` (RFC 6455 5.5.1).
 
+Every ``Closed`` lists the websocket stream in ``killed`` (as Gun's ``down`` does); after
+an ``Error`` for the stream the driver has already finished it.
+
 Flow control (``ws_opts.flow``): a credit in bytes of delivered message payload. While
 it is exhausted ``paused`` is true and received frames stay buffered; ``update_flow``
 grants more and returns the messages that were waiting.
+
+Receiving: the buffer is the bytes object last received plus a read offset (the
+leftover of a previous call, at most a partial header or control frame, is prepended),
+so a read holding whole frames is parsed without copying it. Every complete frame in a
+read is handled in one call. The payload of a data frame is consumed as it arrives, so
+nothing but the message being reassembled grows, and that is bounded by
+``max_message_size``, after inflating.
 """
 
 from __future__ import annotations
