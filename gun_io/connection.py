@@ -194,21 +194,47 @@ class Connection(Engine):
     def _io_close(self) -> None:
         sock = self._sock
         self._sock = None
+        pending = bytes(self._wbuf)
         self._wbuf.clear()
         if sock is None:
             return
+        loop = self._loop
 
         def close() -> None:
-            self._loop.forget(sock)
+            loop.forget(sock)
             try:
                 sock.close()
             except OSError:
                 pass
 
-        if self._loop.in_loop():
-            close()
+        if not pending:
+            if loop.in_loop():
+                close()
+            else:
+                loop.call_soon(close)
+            return
+        # Bytes still queued (a websocket Close, a GOAWAY): write them, then close, at most 2 s later.
+        left = bytearray(pending)
+
+        def drain(mask: int) -> None:
+            try:
+                n = sock.send(left)
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                return
+            except OSError:
+                n = len(left)
+            del left[:n]
+            if not left:
+                close()
+
+        def start() -> None:
+            loop.set_interest(sock, selectors.EVENT_WRITE, drain)
+            loop.call_later(2.0, close)
+
+        if loop.in_loop():
+            start()
         else:
-            self._loop.call_soon(close)
+            loop.call_soon(start)
 
     def _io_pause(self, paused: bool) -> None:
         if self._reading == (not paused):
