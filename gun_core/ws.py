@@ -569,7 +569,8 @@ class WsProtocol:
     def _fail(self, events: list[Event], code: CloseCode, message: str) -> None:
         """Fail the websocket connection (RFC 6455 7.1.7): Close with ``code``, Error, Closed."""
         if self._state is _OPEN:
-            wire_reason = "internal error" if code == CloseCode.INTERNAL_ERROR else message.split(" (RFC")[0][:123]
+            text = "internal error" if code == CloseCode.INTERNAL_ERROR else message.split(" (RFC")[0]
+            wire_reason = text.encode("utf-8")[:123].decode("utf-8", "ignore")
             self._queue(_CLOSE, encode_close(code, wire_reason))
         self._finish()
         reason = Reason.connection(_KIND_BY_CODE.get(code, "protocol_error"), message, code=code)
