@@ -15,7 +15,7 @@ HeaderPart = Union[str, bytes, bytearray, int]
 HeadersIn = Union[Mapping[HeaderPart, HeaderPart], Iterable[tuple[HeaderPart, HeaderPart]], None]
 
 # RFC 9110 5.6.2: token = 1*tchar
-_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # CR, LF and NUL are never allowed in a field value (RFC 9110 5.5).
 _BAD_VALUE = re.compile(rb"[\r\n\x00]")
 

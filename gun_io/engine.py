@@ -563,7 +563,9 @@ class Engine:
     # ------------------------------------------------------------------ commands from the caller
 
     def _new_stream(self, opts: Mapping[str, Any], method: bytes, path: bytes) -> _Stream:
-        mailbox = opts.get("reply_to") or self.owner
+        mailbox = opts.get("reply_to")
+        if mailbox is None:
+            mailbox = self.owner
         if not hasattr(mailbox, "put"):
             raise BadOption(f"reply_to must be a Mailbox, not {mailbox!r}")
         return _Stream(StreamRef(), mailbox, method, path)
@@ -777,7 +779,7 @@ class Engine:
             raise UsageError(f"invalid websocket path {bpath!r}")
         hdrs = normalize_headers(headers)
         with self._lock:
-            s = self._new_stream({"reply_to": reply_to} if reply_to else {}, b"GET", bpath)
+            s = self._new_stream({"reply_to": reply_to} if reply_to is not None else {}, b"GET", bpath)
             s.kind = "ws"
             s.ws_opts = wsopts
 

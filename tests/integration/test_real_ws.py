@@ -18,7 +18,7 @@ from gun_core.errors import ConnectionDown, ConnectionFailure, StreamError
 from gun_io import Binary, Close, GunResponse, GunUpgrade, GunWs, Ping, Text
 from tests.helpers.fake_origin import FakeOrigin, read_request
 
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC11B85"
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 def tls(ca: Any) -> dict[str, Any]:
