@@ -8,10 +8,13 @@ once, else the loop finishes them. A per-connection lock serialises the core.
 
 from __future__ import annotations
 
+import os
+import select
 import selectors
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -132,7 +135,19 @@ class Connection(Engine):
         self._wbuf = bytearray()
         self._reading = True
         self._attempt = 0
+        self._pumpers = 0
+        self._pump_r, self._pump_w = os.pipe()
+        os.set_blocking(self._pump_r, False)
+        os.set_blocking(self._pump_w, False)
         self._io_connect()
+
+    def __del__(self) -> None:
+        for fd in (getattr(self, "_pump_r", -1), getattr(self, "_pump_w", -1)):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
     # ------------------------------------------------------------------ I/O hooks
 
@@ -271,7 +286,7 @@ class Connection(Engine):
         if sock is None:
             return
         events = 0
-        if self._reading:
+        if self._reading and not self._pumpers:
             events |= selectors.EVENT_READ
         if self._wbuf:
             events |= selectors.EVENT_WRITE
@@ -286,6 +301,11 @@ class Connection(Engine):
                 self._write_some(sock)
             if mask & selectors.EVENT_READ and self._sock is sock:
                 self._read_some(sock)
+                if self._pumpers:
+                    try:
+                        os.write(self._pump_w, b"\0")
+                    except OSError:
+                        pass
             if self._sock is sock:
                 self._update_interest()
 
@@ -331,10 +351,70 @@ class Connection(Engine):
 
     # ------------------------------------------------------------------ waiting
 
+    def _wait(self, mailbox: Any, match: Callable[[Any], bool], timeout: float | None, wake: Callable[[], bool]) -> Any:
+        """Wait for a matching message; while waiting, read this connection's socket here.
+
+        Reading in the waiting thread (under the connection lock, as the loop thread
+        does) saves the hand-off from the loop thread on the request/response path.
+        """
+        if self._loop.in_loop() or not isinstance(mailbox, Mailbox):
+            return mailbox.wait_for(match, timeout, wake=wake)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        poller = select.poll()
+        pump_r = self._pump_r
+        while True:
+            found, msg = mailbox.take(match)
+            if found:
+                return msg
+            if wake():
+                return None
+            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
+            if left <= 0:
+                raise Timeout(f"no message within {timeout} s")
+            sock = self._sock
+            if sock is None or not self._reading or self._state not in ("up", "closing"):
+                try:
+                    return mailbox.wait_for(match, left, wake=wake)
+                except Timeout:
+                    continue
+            fd = sock.fileno()
+            if fd < 0:
+                continue
+            poller.register(fd, select.POLLIN)
+            poller.register(pump_r, select.POLLIN)
+            with self._lock:
+                self._pumpers += 1
+                if self._pumpers == 1 and self._sock is sock:
+                    self._update_interest()  # the loop thread stops reading while we do
+            try:
+                # The loop thread may have delivered it before it knew we were waiting here.
+                found, msg = mailbox.take(match)
+                if found:
+                    return msg
+                ready = poller.poll(left * 1000)
+            finally:
+                with self._lock:
+                    self._pumpers -= 1
+                    if self._pumpers == 0 and self._sock is sock:
+                        self._update_interest()
+                poller.unregister(fd)
+                poller.unregister(pump_r)
+            for rfd, _ in ready:
+                if rfd == pump_r:
+                    try:
+                        while os.read(pump_r, 512):
+                            pass
+                    except OSError:
+                        pass
+                else:
+                    with self._lock:
+                        if self._sock is sock and self._reading:
+                            self._read_some(sock)
+
     def await_up(self, timeout: float | None = 5.0) -> str:
         """Wait for the connection to be up; return ``"http"`` or ``"http2"``."""
         match = lambda m: type(m) is ev.GunUp and m.conn is self  # noqa: E731
-        msg = self.owner.wait_for(match, timeout, wake=lambda: self._state == "dead")
+        msg = self._wait(self.owner, match, timeout, lambda: self._state == "dead")
         if msg is None:
             raise ConnectionDown(self._down_reason)
         protocol: str = msg.protocol
@@ -345,7 +425,7 @@ class Connection(Engine):
         if not isinstance(ref, StreamRef):
             raise TypeError(f"await_ takes a StreamRef, not {ref!r}")
         mailbox = self._mailbox_for(ref)
-        msg = mailbox.wait_for(self._await_match(ref), timeout, wake=lambda: self._down_for(ref) is not None)
+        msg = self._wait(mailbox, self._await_match(ref), timeout, lambda: self._down_for(ref) is not None)
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
         return self._await_result(ref, msg)

@@ -101,7 +101,11 @@ class Loop:
         return handle
 
     def set_interest(self, sock: socket.socket, events: int, callback: Callable[[int], None]) -> None:
-        """Watch ``sock`` for ``events`` (0: stop watching). Call from the loop thread."""
+        """Watch ``sock`` for ``events`` (0: stop watching).
+
+        Safe from any thread with an epoll or poll selector (the kernel serialises the
+        changes); callers outside the loop thread hold the connection's lock.
+        """
         try:
             key = self._sel.get_key(sock)
         except (KeyError, ValueError):

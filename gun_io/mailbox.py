@@ -50,6 +50,11 @@ class _BaseMailbox:
                 return True, msg
         return False, None
 
+    def take(self, match: Match | None) -> tuple[bool, Any]:
+        """Remove and return ``(True, msg)`` for the first match, or ``(False, None)``; never waits."""
+        with self._lock:
+            return self._take(match)
+
     def peek(self, match: Match) -> Any | None:
         """The first message that matches, left in place, or ``None``."""
         with self._lock:

@@ -89,6 +89,7 @@ def run_case(driver: Any, port: int, path: str, compress: bool) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 @pytest.mark.parametrize("config", CONFIGS)
 def test_autobahn(config: str, autobahn_factory: Any, request: pytest.FixtureRequest) -> None:
     """Zero FAILED verdicts from the Autobahn fuzzing server (RFC 6455, RFC 7692)."""
