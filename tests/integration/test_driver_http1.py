@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gun_core.errors import BadOption, ConnectionDown, InvalidHeader, StreamError, Timeout
-from gun_io import GunData, GunDown, GunResponse, GunTrailers, GunUp
+from gun_io import GunData, GunDown, GunInform, GunResponse, GunTrailers, GunUp
 from tests.helpers.fake_origin import FakeOrigin, read_request, response
 
 HELLO = b"Hello world!\n"
@@ -366,4 +366,105 @@ def test_stream_info_and_cancel(driver: Any) -> None:
         with pytest.raises(Timeout):
             conn.await_(r1, 0.2)
         assert conn.stream_info(r1) is None
+        conn.close()
+
+
+def one_response(raw: bytes, linger: float = 1.0) -> Any:
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        sock.sendall(raw)
+        time.sleep(linger)
+
+    return script
+
+
+def test_bad_chunk_size_is_a_stream_error(driver: Any) -> None:
+    """An invalid chunk size line ends the stream with an error naming the line."""
+    raw = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+    with FakeOrigin(one_response(raw)) as origin:
+        conn = driver.open("127.0.0.1", origin.port, {"retry": 0})
+        ref = conn.get("/")
+        assert isinstance(conn.await_(ref), GunResponse)
+        with pytest.raises(StreamError) as info:
+            conn.await_(ref)
+        assert "zz" in str(info.value.reason)
+        conn.close()
+
+
+def test_truncated_body_kills_the_stream(driver: Any) -> None:
+    """A body cut short by the server closing is reported: the stream is killed."""
+    raw = b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nonly this"
+    with FakeOrigin(one_response(raw, linger=0)) as origin:
+        conn = driver.open("127.0.0.1", origin.port, {"retry": 0})
+        ref = conn.get("/")
+        assert isinstance(conn.await_(ref), GunResponse)
+        assert conn.await_(ref).data == b"only this"
+        with pytest.raises(ConnectionDown):
+            conn.await_(ref)
+        down = driver.receive(conn.owner, 5)
+        while not isinstance(down, GunDown):
+            down = driver.receive(conn.owner, 5)
+        assert down.killed_streams == [ref]
+        conn.close()
+
+
+def test_oversized_headers_refused(driver: Any) -> None:
+    """A response head larger than max_header_block_size is an error naming the limit."""
+    raw = b"HTTP/1.1 200 OK\r\n" + b"x-filler: " + b"a" * 10_000 + b"\r\ncontent-length: 0\r\n\r\n"
+    with FakeOrigin(one_response(raw)) as origin:
+        conn = driver.open("127.0.0.1", origin.port, {"retry": 0, "http_opts": {"max_header_block_size": 4096}})
+        ref = conn.get("/")
+        with pytest.raises(StreamError) as info:
+            conn.await_(ref)
+        assert "max_header_block_size" in str(info.value.reason)
+        conn.close()
+
+
+def test_100_continue_and_103(driver: Any) -> None:
+    """1xx responses arrive as GunInform before the final response."""
+    raw = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n"
+        b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok"
+    )
+    with FakeOrigin(one_response(raw)) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        ref = conn.post("/", [("content-type", "text/plain")], b"body")
+        first = conn.await_(ref)
+        assert isinstance(first, GunInform) and first.status == 100
+        second = conn.await_(ref)
+        assert isinstance(second, GunInform) and second.status == 103
+        assert (b"link", b"</style.css>; rel=preload") in second.headers
+        final = conn.await_(ref)
+        assert isinstance(final, GunResponse) and final.status == 201
+        assert conn.await_body(ref) == b"ok"
+        conn.close()
+
+
+def test_smuggling_defences(driver: Any) -> None:
+    """Both transfer-encoding and content-length in a response is a stream error (RFC 9112 6.3)."""
+    raw = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    with FakeOrigin(one_response(raw)) as origin:
+        conn = driver.open("127.0.0.1", origin.port, {"retry": 0})
+        ref = conn.get("/")
+        with pytest.raises(StreamError):
+            conn.await_(ref)
+        conn.close()
+
+
+def test_slow_loris_trickle(driver: Any) -> None:
+    """A response trickled one byte at a time still parses, and nothing hangs."""
+    raw = response(200, b"trickled body", [("x-a", "1")])
+
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        for i in range(len(raw)):
+            sock.sendall(raw[i : i + 1])
+            time.sleep(0.002)
+        time.sleep(0.5)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port)
+        ref = conn.get("/")
+        assert conn.await_body(ref, 5) == b"trickled body"
         conn.close()
