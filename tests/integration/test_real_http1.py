@@ -26,9 +26,9 @@ def test_1000_pipelined_gets(driver: Any, nginx: Any) -> None:
     """1,000 GETs pipelined on one connection all get their own response, in order."""
     conn = driver.open("127.0.0.1", nginx.http_port)
     conn.await_up()
-    paths = ["/", "/status/204", "/chunked"] * 334
-    refs = [conn.get(p) for p in paths[:1000]]
-    for path, ref in zip(paths, refs):
+    paths = (["/", "/status/204", "/chunked"] * 334)[:1000]
+    refs = [conn.get(p) for p in paths]
+    for path, ref in zip(paths, refs, strict=True):
         msg = conn.await_(ref, 10)
         assert isinstance(msg, GunResponse)
         if path == "/status/204":
