@@ -359,13 +359,12 @@ class Connection(Engine):
         """
         if self._loop.in_loop() or not isinstance(mailbox, Mailbox):
             return mailbox.wait_for(match, timeout, wake=wake)
+        found, msg = mailbox.take(match)
+        if found:
+            return msg
         deadline = None if timeout is None else time.monotonic() + timeout
-        poller = select.poll()
         pump_r = self._pump_r
         while True:
-            found, msg = mailbox.take(match)
-            if found:
-                return msg
             if wake():
                 return None
             left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
@@ -380,8 +379,6 @@ class Connection(Engine):
             fd = sock.fileno()
             if fd < 0:
                 continue
-            poller.register(fd, select.POLLIN)
-            poller.register(pump_r, select.POLLIN)
             with self._lock:
                 self._pumpers += 1
                 if self._pumpers == 1 and self._sock is sock:
@@ -391,25 +388,25 @@ class Connection(Engine):
                 found, msg = mailbox.take(match)
                 if found:
                     return msg
-                ready = poller.poll(left * 1000)
-            finally:
-                with self._lock:
-                    self._pumpers -= 1
-                    if self._pumpers == 0 and self._sock is sock:
-                        self._update_interest()
-                poller.unregister(fd)
-                poller.unregister(pump_r)
-            for rfd, _ in ready:
-                if rfd == pump_r:
+                ready, _, _ = select.select((fd, pump_r), (), (), left)
+                if pump_r in ready:
                     try:
                         while os.read(pump_r, 512):
                             pass
                     except OSError:
                         pass
-                else:
+                if fd in ready:
                     with self._lock:
                         if self._sock is sock and self._reading:
                             self._read_some(sock)
+                found, msg = mailbox.take(match)
+                if found:
+                    return msg
+            finally:
+                with self._lock:
+                    self._pumpers -= 1
+                    if self._pumpers == 0 and self._sock is sock:
+                        self._update_interest()
 
     def await_up(self, timeout: float | None = 5.0) -> str:
         """Wait for the connection to be up; return ``"http"`` or ``"http2"``."""

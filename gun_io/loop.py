@@ -42,6 +42,10 @@ class TimerHandle:
         return (self.when, self.seq) < (other.when, other.seq)
 
 
+def _noop(mask: int) -> None:
+    pass
+
+
 class Loop:
     """The selector loop. Its methods are safe to call from any thread."""
 
@@ -58,6 +62,7 @@ class Loop:
         self._thread: threading.Thread | None = None
         self._woken = False
         self._pid = os.getpid()
+        self._interest: dict[int, tuple[int, Callable[[int], None]]] = {}
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -106,24 +111,29 @@ class Loop:
         Safe from any thread with an epoll or poll selector (the kernel serialises the
         changes); callers outside the loop thread hold the connection's lock.
         """
-        try:
-            key = self._sel.get_key(sock)
-        except (KeyError, ValueError):
-            key = None
+        fd = sock.fileno()
+        if fd < 0:
+            return
+        current = self._interest.get(fd)
         if events == 0:
-            if key is not None:
-                self._sel.unregister(sock)
-        elif key is None:
-            self._sel.register(sock, events, callback)
-        elif key.events != events or key.data is not callback:
-            self._sel.modify(sock, events, callback)
+            if current is not None:
+                del self._interest[fd]
+                try:
+                    self._sel.unregister(fd)
+                except (KeyError, ValueError, OSError):
+                    pass
+        elif current is None:
+            self._interest[fd] = (events, callback)
+            self._sel.register(fd, events, callback)
+        elif current != (events, callback):
+            self._interest[fd] = (events, callback)
+            self._sel.modify(fd, events, callback)
 
     def forget(self, sock: socket.socket) -> None:
-        """Stop watching ``sock`` (before it is closed). Call from the loop thread."""
-        try:
-            self._sel.unregister(sock)
-        except (KeyError, ValueError):
-            pass
+        """Stop watching ``sock`` (before it is closed)."""
+        fd = sock.fileno()
+        if fd >= 0:
+            self.set_interest(sock, 0, _noop)
 
     def _run(self) -> None:
         sel = self._sel
