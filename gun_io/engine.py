@@ -822,6 +822,15 @@ class Engine:
             if self._protocol != "ws" or self._ws_ref is not ref or s.core_id is None:
                 raise UsageError(f"{ref!r} is not an upgraded websocket stream (not up)")
             self._core_call(lambda c: c.send(frames))  # type: ignore[attr-defined]
+            core = self._core
+            if core is not None and core.closing and "closing" not in self._timers:
+                # We sent a Close: the peer has closing_timeout to answer (RFC 6455 7.1.1).
+                wsopts = s.ws_opts or self.opts.ws
+
+                def expire() -> None:
+                    self._core_call(lambda c: c.timeout("closing"))
+
+                self._timer("closing", wsopts.closing_timeout, expire)
 
     # ------------------------------------------------------------------ websocket over HTTP/2 (RFC 8441)
 
@@ -980,12 +989,7 @@ class Engine:
                 )
 
         self._timer("closing", timeout, expire)
-        if self._protocol == "ws":
-            from gun_core.ws import Close
-
-            self._core_call(lambda c: c.send(Close(1000)))  # type: ignore[attr-defined]
-        else:
-            self._core_call(lambda c: c.close_gracefully())
+        self._core_call(lambda c: c.close_gracefully())
 
     def close(self) -> None:
         """Brutal close: drop the socket and every stream now, without reconnecting."""
