@@ -1,111 +1,293 @@
-"""The HTTP/1.1 client machine (RFC 9112): requests, pipelining, bodies, keep-alive, upgrade.
+"""The HTTP/1.1 client machine (RFC 9112), sans-IO.
 
-:class:`Http1Protocol` follows the :class:`~gun_core.protocol.CoreProtocol` rules: after
-*every* call to ``receive_data`` or a command method the driver must call
-``data_to_send()`` and write what it returns.
+:class:`Http1Protocol` implements :class:`~gun_core.protocol.CoreProtocol`. It turns
+the bytes the server sends into events keyed by the stream ids ``request`` returned,
+and queues the bytes to send. After *every* call to :meth:`~Http1Protocol.receive_data`
+or to a command method, the driver must call :meth:`~Http1Protocol.data_to_send` and
+write what it returns.
 
-Events, per request (stream ids are 1, 2, 3... in request order):
+Requests
+    Stream ids are 1, 2, 3... Requests are pipelined: each is written at once, except
+    while an earlier request's body is still being streamed (``data()``) or an upgrade
+    request waits for its answer; then its bytes are held, in order, until that is over.
 
-* ``Inform`` for each 1xx response other than 101;
-* ``Response(fin)`` then ``Data`` pieces, the last with ``fin=True`` (an empty piece
-  when a chunked body ends without trailers), or ``Trailers`` ending a chunked body;
-* ``SwitchProtocol`` when a request made with ``upgrade=True`` gets 101: the core is
-  then finished, and ``trailing`` holds the bytes already read after the 101 head.
+Responses
+    Per stream, in order: any number of ``Inform`` (1xx other than 101), then
+    ``Response(fin=True)`` for a response without body, or ``Response(fin=False)``
+    followed by ``Data`` events whose last has ``fin=True``, or by ``Data(fin=False)``
+    events and a ``Trailers`` event that ends it. Body bytes are delivered as they
+    arrive; a whole read that is all body is passed on without a copy.
 
-The connection ends with one ``Closed`` event: after a response that closes it
-(``connection: close``, HTTP/1.0, a close-delimited body), when the peer closes
-(``receive_data(b"")``), on a protocol error, or after ``close_gracefully()``.
-``killed`` lists the request whose response was being read; ``unprocessed`` the
-pipelined requests after it, which the server provably did not answer. A response
-that breaks the protocol first gets ``Error(stream_id, reason)`` for its stream, then
-``Closed``; the stream is then not repeated in ``killed``.
+Protocol switch
+    A ``101`` answering a request made with ``upgrade=True`` gives
+    ``SwitchProtocol(stream_id, protocol, 101, headers, trailing)`` (``protocol`` is
+    the lowercased ``upgrade`` field value; ``trailing`` the bytes already received
+    after the 101 head). Requests held behind the upgrade each get
+    ``Error(id, Reason.stream("badstate", ...))`` just before it. The core is then
+    inert: ``receive_data`` returns ``[]`` and commands raise ``UsageError``. A 2xx
+    answering ``CONNECT`` gives ``Response(fin=True)`` then ``SwitchProtocol`` with
+    protocol ``"tunnel"``.
+
+End of the connection: always exactly one ``Closed`` event, then the core is inert.
+    * The response just completed says the connection ends (``connection: close``
+      from either side, HTTP/1.0 without keep-alive, a close-delimited body): after its
+      last event, ``Closed(reason, killed=(), unprocessed=<later requests>)``.
+    * The peer closed (``receive_data(b"")``): a close-delimited body ends with
+      ``Data(fin=True, b"")`` (then ``Closed`` as above); otherwise the stream being
+      answered is listed in ``killed`` (no ``Error`` event: like Gun, the driver
+      reports it in ``GunDown``) and the reason says how much of it had arrived;
+      later requests are ``unprocessed``.
+    * The server broke the protocol: ``Error(current, Reason.stream("protocol_error",
+      msg))`` for the stream whose response was bad, then
+      ``Closed(Reason.connection("protocol_error", msg), killed=(current,),
+      unprocessed=<later requests>)``. Every message cites the RFC section.
+    * ``close_gracefully()``: ``Closed(Reason.connection("normal", "shutdown"))`` once
+      no response is outstanding; ``timeout("closing")`` ends it at once.
+    Cancelled streams are never listed and get no event.
+
+Flow control
+    ``request(flow=N)`` lets the stream receive N bytes of ``Data``; at zero credit in
+    the middle of its body, :attr:`~Http1Protocol.paused` becomes true (the driver stops
+    reading) and bytes that still arrive are buffered unparsed. ``update_flow`` and
+    ``cancel`` resume parsing and return the events that produces.
 """
 
 from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
+from .buffer import ReceiveBuffer
 from .errors import InvalidHeader, Reason, UsageError
 from .events import Closed, Data, Error, Event, Inform, Response, SwitchProtocol, Trailers
 from .headers import Headers
+from .http1_body import (
+    MAX_CONTENT_LENGTH_DIGITS,
+    ChunkedReader,
+    check_block,
+    content_length,
+    parse_field_lines,
+    split_list,
+    transfer_codings,
+)
 from .options import Http1Opts
 
-__all__ = ["Http1Protocol"]
+__all__ = ["MAX_INFORMATIONAL", "Http1Protocol"]
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
-_DIGITS = re.compile(rb"[0-9]{1,18}\Z")
-_BAD_FIELD = re.compile(rb"[\x00\r\n]")
-_MAX_CHUNK_LINE = 4096
-_NO_BODY_STATUS = (204, 304)
+#: 1xx responses accepted before the final response of one request.
+MAX_INFORMATIONAL = 32
 
-# Receive states
-_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS, _CLOSE_BODY, _DONE = range(8)
+# Receiving phases of the response being read.
+_HEAD = 0
+_LENGTH = 1
+_CHUNKED = 2
+_CLOSE = 3
+_PHASES = ("head", "body", "body", "body")
+
+# Response body framing (RFC 9112 6.3).
+_NONE = 0
+_TUNNEL = 4
+
+# Request body sending modes.
+_SENT = 0
+_SEND_LENGTH = 1
+_SEND_CHUNKED = 2
+
+_STATUS_LINE = re.compile(rb"HTTP/1\.[0-9] ")
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
+_BAD_VALUE = re.compile(rb"[\r\n\x00]")
+_KNOWN_METHODS = frozenset([b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS", b"TRACE", b"CONNECT"])
+# Methods whose requests carry content: without a body they say content-length: 0.
+_BODY_METHODS = frozenset([b"POST", b"PUT", b"PATCH"])
+_REQ_SPECIAL = frozenset([b"host", b"content-length", b"transfer-encoding", b"connection", b"te"])
+_RESP_SPECIAL = frozenset([b"content-length", b"transfer-encoding", b"connection", b"upgrade"])
+_NO_BODY_STATUS = frozenset([204, 304])
+_LAST_CHUNK = b"0\r\n\r\n"
+_SERVER_CLOSE = Reason.connection("closed", "the server sent connection: close (RFC 9112 9.6)")
+_HTTP10_CLOSE = Reason.connection("closed", "HTTP/1.0 response without keep-alive (RFC 9112 9.3)")
+_BODY_CLOSE = Reason.connection(
+    "closed", "the response body ended when the server closed the connection (RFC 9112 6.3)"
+)
+_CLIENT_CLOSE = Reason.connection("normal", "the request asked for connection: close (RFC 9112 9.6)")
+_MAX_CACHED_NAMES = 1024
 
 
-@dataclass(slots=True)
-class _Req:
-    id: int
-    method: bytes
-    path: bytes
-    upgrade: bool
-    credit: int | None
-    close_after: bool  # we asked for connection: close (or HTTP/1.0 without keep-alive)
-    body_chunked: bool = False
-    body_left: int | None = None  # bytes still owed with a content-length body
-    body_open: bool = False  # data() calls expected
-    pending: bytearray = field(default_factory=bytearray)  # bytes held behind a streaming body
-    silenced: bool = False
-    responded: bool = False
+class _Stream:
+    """One request and the state of its response."""
+
+    __slots__ = (
+        "cancelled",
+        "close_conn",
+        "credit",
+        "held",
+        "hold_writer",
+        "id",
+        "method",
+        "path",
+        "send_left",
+        "send_mode",
+        "upgrade",
+    )
+
+    def __init__(self, sid: int, method: bytes, path: bytes, credit: int | None, upgrade: bool) -> None:
+        self.id = sid
+        self.method = method
+        self.path = path
+        self.credit = credit
+        self.upgrade = upgrade
+        self.cancelled = False
+        self.close_conn = False
+        #: bytes of this request not written yet because an earlier request owns the wire
+        self.held: list[bytes] | None = None
+        #: an upgrade request keeps later requests back until it is answered
+        self.hold_writer = upgrade
+        self.send_mode = _SENT
+        self.send_left = 0
 
 
 class Http1Protocol:
-    """The client side of one HTTP/1.1 connection."""
+    """An HTTP/1.1 (or HTTP/1.0) client connection, sans-IO.
 
-    protocol = "http"
+    ``host`` is the value of the ``host`` field sent with every request that does not
+    give one. See the module documentation for the events and their order.
+    """
+
+    __slots__ = (
+        "_body_len",
+        "_chunked",
+        "_close_reason",
+        "_closed",
+        "_closing",
+        "_eof",
+        "_host",
+        "_inflight",
+        "_informs",
+        "_keep",
+        "_line_end",
+        "_max_head",
+        "_max_trailers",
+        "_names",
+        "_next_id",
+        "_opts",
+        "_out",
+        "_paused",
+        "_phase",
+        "_rb",
+        "_remaining",
+        "_scan",
+        "_shutdown",
+        "_streams",
+        "_transform",
+        "_v10",
+        "_w_cl",
+        "_w_conn",
+        "_w_host",
+        "_w_te",
+        "_w_te_chunked",
+        "_writing",
+        "protocol",
+    )
 
     def __init__(self, host: bytes, opts: Http1Opts | None = None) -> None:
+        if not isinstance(host, bytes) or not host or _BAD_VALUE.search(host):
+            raise InvalidHeader(f"invalid host {host!r}: must be non-empty bytes without CR, LF or NUL")
+        if opts is None:
+            opts = Http1Opts()
+        self.protocol = "http"
+        self._opts = opts
+        self._v10 = opts.version == "HTTP/1.0"
+        self._line_end = b" HTTP/1.0\r\n" if self._v10 else b" HTTP/1.1\r\n"
+        self._transform = opts.transform_header_name
+        self._names: dict[bytes, bytes] = {}
         self._host = host
-        self._opts = opts or Http1Opts()
-        self._version = self._opts.version.encode()
-        self._transform = self._opts.transform_header_name
-        self._max_head = self._opts.max_header_block_size
-        self._max_trailers = self._opts.max_trailer_block_size
-        self._buf = bytearray()
-        self._pos = 0
-        self._scan = 0
-        self._out = bytearray()
+        self._w_host = self._wire_name(b"host") + b": "
+        self._w_cl = self._wire_name(b"content-length") + b": "
+        self._w_conn = self._wire_name(b"connection") + b": "
+        self._w_te = self._wire_name(b"te") + b": trailers\r\n"
+        self._w_te_chunked = self._wire_name(b"transfer-encoding") + b": chunked\r\n"
+        self._max_head = opts.max_header_block_size
+        self._max_trailers = opts.max_trailer_block_size
         self._next_id = 1
-        self._inflight: deque[_Req] = deque()  # sent (or held), waiting for their response
-        self._writer: _Req | None = None  # the request whose body is being streamed
-        self._held: deque[_Req] = deque()  # requests waiting for the writer to finish
-        self._state = _HEAD
-        self._left = 0  # content-length or chunk bytes left
-        self._keepalive = True
+        self._out: list[bytes] = []
+        self._rb = ReceiveBuffer()
+        # requests whose response is not complete, in order (the first is being answered)
+        self._inflight: deque[_Stream] = deque()
+        self._streams: dict[int, _Stream] = {}
+        # requests not completely written; the first one owns the wire
+        self._writing: deque[_Stream] = deque()
+        self._phase = _HEAD
+        self._scan = 0
+        self._remaining = 0
+        self._body_len = 0
+        self._chunked: ChunkedReader | None = None
+        self._informs = 0
+        self._keep = True
+        self._close_reason: Reason | None = None
         self._closing = False
-        self._finished = False
+        self._closed = False
         self._shutdown = False
-        self._resp_status = 0
+        self._eof = False
+        self._paused = False
 
-    # ------------------------------------------------------------------ properties
+    # ------------------------------------------------------------------ CoreProtocol surface
 
     @property
     def paused(self) -> bool:
-        """True while the current response's flow credit is used up."""
-        if not self._inflight or self._state in (_HEAD, _DONE):
-            return False
-        credit = self._inflight[0].credit
-        return credit is not None and credit <= 0
+        """Whether the driver should stop reading: the response being read is out of flow credit."""
+        return self._paused
 
     @property
     def closing(self) -> bool:
-        """True once no new request may be sent on this connection."""
-        return self._closing or self._finished
+        """Whether new requests are refused (``connection: close``, shutdown, closed, switched)."""
+        return self._closing or self._closed
 
-    # ------------------------------------------------------------------ requests
+    def data_to_send(self) -> bytes:
+        """Return and forget the bytes to write now."""
+        out = self._out
+        if not out:
+            return b""
+        self._out = []
+        if len(out) == 1:
+            return out[0]
+        return b"".join(out)
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Feed bytes from the server (``b""``: it closed the connection)."""
+        if self._closed:
+            return []
+        if type(data) is not bytes:
+            data = bytes(data)
+        rb = self._rb
+        events: list[Event] = []
+        if not data:
+            if self._paused:
+                self._eof = True
+            else:
+                self._on_eof(events)
+                rb.clear()
+            return events
+        if self._paused:
+            rb.append(data)
+            return events
+        buf = rb.buf
+        if rb.pos == len(buf):
+            # Nothing buffered: parse the read in place and keep only its unparsed tail.
+            pos = self._run(data, 0, events)
+            if pos < len(data) and not self._closed:
+                rb.load(data, pos)
+        else:
+            rb.append(data)
+            pos = self._run(buf, rb.pos, events)
+            if self._closed:
+                rb.clear()
+            else:
+                rb.advance(pos)
+        if self._phase != _HEAD:
+            self._paused = self._flow_blocked()
+        return events
 
     def request(
         self,
@@ -118,546 +300,719 @@ class Http1Protocol:
         flow: int | None = None,
         upgrade: bool = False,
     ) -> int:
-        """Queue a request; return its stream id."""
-        if self.closing:
-            raise UsageError("the connection is closing: no new request (RFC 9112 9.6)")
-        if not _TOKEN.match(method):
-            raise UsageError(f"invalid request method {method!r}: not a token (RFC 9110 9.1)")
-        if not path or b" " in path or _BAD_FIELD.search(path):
-            raise UsageError(f"invalid request target {path!r} (RFC 9112 3.2)")
-        if body is not None and body_follows:
-            raise UsageError("a request has either a body or body_follows, not both")
-        version = self._version
-        http10 = version == b"HTTP/1.0"
-        parts = [method, b" ", path, b" ", version, b"\r\n"]
-        transform = self._transform
-        has_host = False
-        user_cl: int | None = None
-        user_te: bytes | None = None
-        conn_tokens: list[bytes] = []
-        for name, value in headers:
-            if not _TOKEN.match(name):
-                raise InvalidHeader(f"invalid header name {name!r}: not an RFC 9110 token")
-            if _BAD_FIELD.search(value):
-                raise InvalidHeader(f"header {name!r} value holds CR, LF or NUL: {value!r}")
-            if name == b"host":
-                has_host = True
-            elif name == b"content-length":
-                if not _DIGITS.match(value):
-                    raise UsageError(f"invalid content-length {value!r}")
-                user_cl = int(value)
-            elif name == b"transfer-encoding":
-                user_te = value.lower()
-            elif name == b"connection":
-                conn_tokens += [t.strip().lower() for t in value.split(b",")]
-                continue
-            parts += [transform(name) if transform else name, b": ", value, b"\r\n"]
-        if not has_host:
-            parts[6:6] = [b"host: ", self._host, b"\r\n"]
-        close_after = b"close" in conn_tokens or (http10 and b"keep-alive" not in conn_tokens)
-        if http10 and not conn_tokens:
-            conn_tokens.append(b"keep-alive")
-            close_after = False
-        req = _Req(self._next_id, method, path, upgrade, flow, close_after)
+        """Queue a request; return its stream id.
+
+        ``headers`` are normalized (lowercase names). ``body``: the whole body, sent with
+        ``content-length``. ``body_follows``: ``data()`` calls send the body (with the
+        caller's ``content-length``, else chunked). ``flow``: initial ``Data`` credit in
+        bytes. ``upgrade``: the request asks for a protocol switch (websocket); a 101
+        answer gives ``SwitchProtocol``.
+        """
+        if self._closed:
+            raise UsageError("the HTTP/1.1 connection is closed")
+        if self._closing:
+            raise UsageError("the HTTP/1.1 connection is closing and takes no new requests")
+        if method not in _KNOWN_METHODS and (not isinstance(method, bytes) or not _TOKEN.fullmatch(method)):
+            raise UsageError(f"invalid request method {method!r}: not an RFC 9110 token")
+        if not isinstance(path, bytes) or not path or _BAD_TARGET.search(path):
+            raise UsageError(f"invalid request target {path!r}: empty, or holds a space or control character")
+        if flow is not None and (isinstance(flow, bool) or not isinstance(flow, int) or flow < 0):
+            raise UsageError(f"flow must be None or a non-negative integer, not {flow!r}")
         if body is not None:
-            if user_te is not None:
-                raise UsageError("transfer-encoding with a body given at once: use body_follows and data()")
-            if user_cl is None:
-                parts += [b"content-length: ", str(len(body)).encode(), b"\r\n"]
-            elif user_cl != len(body):
-                raise UsageError(f"content-length {user_cl} does not match the body's {len(body)} bytes")
-        elif body_follows:
-            req.body_open = True
-            if user_cl is not None:
-                req.body_left = user_cl
-                if user_te is not None:
-                    raise UsageError("both content-length and transfer-encoding (RFC 9112 6.2)")
-            elif user_te is not None:
-                if user_te.split(b",")[-1].strip() != b"chunked":
-                    raise UsageError(f"unsupported request transfer-encoding {user_te!r}: only chunked")
-                req.body_chunked = True
-            elif http10:
-                raise UsageError("an HTTP/1.0 request body needs a content-length (no chunked in HTTP/1.0)")
+            if type(body) is not bytes:
+                body = bytes(body)
+            if body_follows:
+                raise UsageError("give either a body or body_follows=True, not both")
+        if upgrade:
+            if body is not None or body_follows:
+                raise UsageError("an upgrade request has no body")
+            if self._v10:
+                raise UsageError("protocol upgrade needs HTTP/1.1 (RFC 9110 7.8)")
+
+        transform = self._transform
+        parts: list[bytes] = [method, b" ", path, self._line_end, b""]
+        nlines = 2  # request line and host line
+        host = cl = te = conn = None
+        te_given = False
+        for name, value in headers:
+            if name in _REQ_SPECIAL:
+                if name == b"host":
+                    host = value
+                    continue
+                if name == b"content-length":
+                    if cl is not None and cl != value:
+                        raise UsageError(f"conflicting content-length values {cl!r} and {value!r}")
+                    cl = value
+                    continue
+                if name == b"transfer-encoding":
+                    te = value if te is None else te + b", " + value
+                    continue
+                if name == b"connection":
+                    conn = value if conn is None else conn + b", " + value
+                    continue
+                te_given = True
+            parts += (name if transform is None else self._wire_name(name), b": ", value, b"\r\n")
+            nlines += 1
+        parts[4] = self._w_host + (self._host if host is None else host) + b"\r\n"
+
+        send_mode = _SENT
+        send_left = 0
+        tail: bytes | None = None
+        if cl is not None:
+            if te is not None:
+                raise UsageError("a request cannot have both content-length and transfer-encoding (RFC 9112 6.2)")
+            if not cl.isdigit() or len(cl) > MAX_CONTENT_LENGTH_DIGITS:
+                raise UsageError(f"invalid content-length {cl!r}")
+            n = int(cl)
+            if body is not None:
+                if n != len(body):
+                    raise UsageError(f"content-length {n} does not match the body length {len(body)}")
+                tail = body
+            elif body_follows:
+                if n:
+                    send_mode = _SEND_LENGTH
+                    send_left = n
+            elif n:
+                raise UsageError(f"content-length {n} announces a body, but none is given and body_follows is false")
+            parts += (self._w_cl, cl, b"\r\n")
+            nlines += 1
+        elif te is not None:
+            codings = split_list(te)
+            if not codings or codings[-1] != b"chunked" or codings.count(b"chunked") != 1:
+                raise UsageError(f"transfer-encoding {te!r} must end with chunked, applied once (RFC 9112 6.1)")
+            if self._v10:
+                raise UsageError("HTTP/1.0 has no transfer-encoding (RFC 9112 6.1)")
+            if body is not None:
+                tail = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else _LAST_CHUNK
+            elif body_follows:
+                send_mode = _SEND_CHUNKED
             else:
-                req.body_chunked = True
-                parts.append(b"transfer-encoding: chunked\r\n")
-            if req.body_left == 0:
-                req.body_open = False
-        elif user_cl is None and user_te is None and method in (b"POST", b"PUT", b"PATCH"):
-            parts.append(b"content-length: 0\r\n")
-        if not http10 and not upgrade and b"te" not in conn_tokens:
-            # RFC 9110 10.1.4: we accept trailers; TE is hop-by-hop, so it is listed in connection.
-            parts.append(b"te: trailers\r\n")
-            conn_tokens.append(b"te")
-        if conn_tokens:
-            parts += [b"connection: ", b", ".join(conn_tokens), b"\r\n"]
+                raise UsageError("transfer-encoding is given but no body follows")
+            parts += (self._wire_name(b"transfer-encoding"), b": ", te, b"\r\n")
+            nlines += 1
+        elif body is not None:
+            parts += (self._w_cl, b"%d\r\n" % len(body))
+            nlines += 1
+            tail = body
+        elif body_follows:
+            if self._v10:
+                raise UsageError("HTTP/1.0 cannot stream a body of unknown length: give a content-length")
+            parts.append(self._w_te_chunked)
+            nlines += 1
+            send_mode = _SEND_CHUNKED
+        elif method in _BODY_METHODS:
+            parts += (self._w_cl, b"0\r\n")
+            nlines += 1
+
+        close = False
+        tokens: list[bytes] = []
+        if conn is not None:
+            conn_tokens = split_list(conn)
+            close = b"close" in conn_tokens
+            tokens.append(conn)
+        elif self._v10:
+            tokens.append(b"keep-alive")
+        if not self._v10 and not upgrade and not te_given:
+            # RFC 9110 10.1.4: we accept trailers; TE is hop-by-hop, so listed in connection.
+            parts.append(self._w_te)
+            nlines += 1
+            te_given = True
+        if te_given and (conn is None or b"te" not in conn_tokens):
+            tokens.append(b"te")
+        if tokens:
+            parts += (self._w_conn, b", ".join(tokens), b"\r\n")
+            nlines += 1
         parts.append(b"\r\n")
-        if body:
-            parts.append(body)
-        self._next_id += 1
-        self._inflight.append(req)
-        if close_after:
+        nlines += 1
+        head = b"".join(parts)
+        # Defence in depth: every CR and LF must be one of the line ends we wrote.
+        if head.count(b"\n") != nlines or head.count(b"\r") != nlines or b"\x00" in head:
+            raise InvalidHeader("a header name or value holds CR, LF or NUL (RFC 9110 5.5)")
+
+        sid = self._next_id
+        self._next_id = sid + 1
+        s = _Stream(sid, method, path, flow, upgrade)
+        s.send_mode = send_mode
+        s.send_left = send_left
+        if close:
+            s.close_conn = True
             self._closing = True
-        wire = b"".join(parts)
-        if self._writer is not None:
-            req.pending += wire
-            self._held.append(req)
+        self._streams[sid] = s
+        self._inflight.append(s)
+        if self._writing:
+            # An earlier request still owns the wire: hold these bytes until it is done.
+            s.held = [head] if not tail else [head, tail]
+            self._writing.append(s)
         else:
-            self._out += wire
-            if req.body_open:
-                self._writer = req
-        return req.id
+            self._out.append(head)
+            if tail:
+                self._out.append(tail)
+            if send_mode != _SENT or upgrade:
+                self._writing.append(s)
+        return sid
 
     def data(self, stream_id: int, fin: bool, data: bytes) -> list[Event]:
-        """Queue a piece of a streamed request body."""
-        req = self._find(stream_id)
-        if req is None or not req.body_open:
-            raise UsageError(f"stream {stream_id} has no request body open for data()")
-        if req.body_left is not None:
-            if len(data) > req.body_left:
-                raise UsageError(f"data() exceeds the content-length of stream {stream_id} by {len(data) - req.body_left}")
-            req.body_left -= len(data)
-            if fin and req.body_left:
-                raise UsageError(f"fin with {req.body_left} bytes of the content-length still owed")
-            wire = data
-        elif req.body_chunked:
-            wire = b"%x\r\n%b\r\n" % (len(data), data) if data else b""
-            if fin:
-                wire += b"0\r\n\r\n"
+        """Queue a piece of the request body of ``stream_id``; ``fin`` ends it."""
+        if self._closed:
+            raise UsageError("the HTTP/1.1 connection is closed")
+        s = self._streams.get(stream_id)
+        if s is None:
+            raise UsageError(f"stream {stream_id} is unknown or finished")
+        mode = s.send_mode
+        if mode == _SENT:
+            if not data:
+                return []  # nothing to send (e.g. fin after a content-length: 0 body)
+            raise UsageError(f"stream {stream_id} has no request body left to send")
+        if type(data) is not bytes:
+            data = bytes(data)
+        n = len(data)
+        pieces: list[bytes]
+        if mode == _SEND_LENGTH:
+            left = s.send_left - n
+            if left < 0:
+                raise UsageError(f"stream {stream_id}: {n} bytes exceed the {s.send_left} left of its content-length")
+            if fin and left:
+                raise UsageError(f"stream {stream_id}: the body ends {left} bytes short of its content-length")
+            s.send_left = left
+            pieces = [data] if n else []
         else:
-            wire = data
-        target = self._out if self._writer is req else req.pending
-        target += wire
-        if fin or (req.body_left == 0):
-            req.body_open = False
-            if self._writer is req:
-                self._release_held()
+            # RFC 9112 7.1: chunk = chunk-size CRLF chunk-data CRLF; last-chunk = "0" CRLF.
+            pieces = [b"%x\r\n" % n, data, b"\r\n"] if n else []
+            if fin:
+                pieces.append(_LAST_CHUNK)
+        if fin:
+            s.send_mode = _SENT
+        if s.held is None:
+            self._out += pieces
+            if fin:
+                self._advance_writer()
+        else:
+            s.held += pieces
         return []
-
-    def _release_held(self) -> None:
-        self._writer = None
-        held = self._held
-        while held:
-            req = held.popleft()
-            self._out += req.pending
-            req.pending = bytearray()
-            if req.body_open:
-                self._writer = req
-                return
-
-    def _find(self, stream_id: int) -> _Req | None:
-        for req in self._inflight:
-            if req.id == stream_id:
-                return req
-        return None
 
     def cancel(self, stream_id: int) -> list[Event]:
-        """Silence a stream: its response is still read, but not reported."""
-        req = self._find(stream_id)
-        if req is not None:
-            req.silenced = True
-            req.credit = None
-        return self._parse() if self._inflight and self._inflight[0] is req else []
+        """Silence a stream: its response is still read, but gives no more events."""
+        s = self._streams.get(stream_id)
+        events: list[Event] = []
+        if s is None or s.cancelled:
+            return events
+        s.cancelled = True
+        if self._paused and self._inflight[0] is s:
+            self._resume(events)
+        return events
 
     def update_flow(self, stream_id: int, increment: int) -> list[Event]:
-        """Grant more bytes of ``Data`` to a stream opened with ``flow``."""
-        if increment <= 0:
-            raise UsageError(f"flow increment must be positive, not {increment}")
-        req = self._find(stream_id)
-        if req is None or req.credit is None:
-            return []
-        req.credit += increment
-        if self._inflight[0] is req and not self._finished:
-            return self._parse()
-        return []
+        """Grant a stream opened with ``flow`` ``increment`` more bytes of ``Data``."""
+        if isinstance(increment, bool) or not isinstance(increment, int) or increment <= 0:
+            raise UsageError(f"flow increment must be a positive integer, not {increment!r}")
+        events: list[Event] = []
+        s = self._streams.get(stream_id)
+        if s is None or s.credit is None:
+            return events
+        s.credit += increment
+        if self._paused and self._inflight[0] is s:
+            self._resume(events)
+        return events
 
     def keepalive(self) -> list[Event]:
-        """Send an empty line when idle (Gun's HTTP/1.1 keepalive)."""
-        if not self._inflight and not self._finished and not self._closing:
-            self._out += b"\r\n"
+        """When no request is in flight, send an empty line (RFC 9112 2.2 lets servers skip it)."""
+        if not self._closed and not self._inflight:
+            self._out.append(b"\r\n")
         return []
 
     def timeout(self, name: str) -> list[Event]:
-        """``"closing"``: the graceful shutdown took too long."""
-        if name == "closing" and not self._finished:
-            return [self._close(Reason.connection("closing_timeout", "shutdown did not finish in time"))]
-        return []
+        """A driver timer expired: ``"closing"`` ends the connection, ``"keepalive"`` pings.
+        Other names are ignored."""
+        if name == "keepalive":
+            return self.keepalive()
+        events: list[Event] = []
+        if name != "closing" or self._closed:
+            return events
+        n = len(self._inflight)
+        reason = Reason.connection("timeout", f"closing_timeout expired with {n} response(s) still outstanding")
+        current = self._inflight[0] if self._inflight else None
+        killed = (current.id,) if current is not None and not current.cancelled else ()
+        self._finish(reason, killed, self._later_ids(), events)
+        return events
 
     def close_gracefully(self) -> list[Event]:
-        """No new requests; ``Closed`` once the responses in flight are complete."""
+        """Take no new requests; ``Closed`` once every response is complete."""
+        events: list[Event] = []
+        if self._closed:
+            return events
         self._closing = True
         self._shutdown = True
-        if not self._inflight and not self._finished:
-            return [self._close(Reason.connection("normal", "shutdown: no request in flight"))]
-        return []
+        if not self._inflight:
+            self._finish(Reason.connection("normal", "shutdown"), (), (), events)
+        return events
 
     def stream_info(self, stream_id: int) -> dict[str, Any] | None:
-        """State of an in-flight request."""
-        req = self._find(stream_id)
-        if req is None:
+        """``state`` (``"queued"``: its bytes are held; ``"running"``), ``method``, ``path``,
+        ``version``, ``flow`` (credit left or ``None``), ``upgrade``, ``request_body``
+        (``"none"``/``"sending"``/``"sent"``), ``response`` (``"pending"``/``"head"``/``"body"``);
+        ``None`` when the stream is unknown, finished or cancelled."""
+        s = self._streams.get(stream_id)
+        if s is None or s.cancelled:
             return None
+        if self._inflight and self._inflight[0] is s:
+            response = _PHASES[self._phase]
+        else:
+            response = "pending"
         return {
-            "state": "running",
-            "method": req.method,
-            "path": req.path,
-            "responded": req.responded,
-            "flow": req.credit,
-            "request_body": "open" if req.body_open else "done",
+            "state": "queued" if s.held is not None else "running",
+            "method": s.method,
+            "path": s.path,
+            "version": self._opts.version,
+            "flow": s.credit,
+            "upgrade": s.upgrade,
+            "request_body": "sending" if s.send_mode != _SENT else "sent",
+            "response": response,
         }
 
     def active_streams(self) -> list[int]:
-        """Ids of the requests still waiting for (the end of) their response."""
-        return [r.id for r in self._inflight]
+        """Ids of the requests whose response is not complete (cancelled ones excepted), in order."""
+        return [s.id for s in self._inflight if not s.cancelled]
 
-    def data_to_send(self) -> bytes:
-        """Bytes to write now."""
+    # ------------------------------------------------------------------ sending
+
+    def _wire_name(self, name: bytes) -> bytes:
+        """``name`` as sent: through ``transform_header_name`` when set (checked once, cached)."""
+        transform = self._transform
+        if transform is None:
+            return name
+        wire = self._names.get(name)
+        if wire is None:
+            out: Any = transform(name)
+            if isinstance(out, str):
+                out = out.encode("latin-1")
+            if not isinstance(out, bytes) or not _TOKEN.fullmatch(out):
+                raise InvalidHeader(f"transform_header_name turned {name!r} into {out!r}, not an RFC 9110 token")
+            wire = out
+            if len(self._names) < _MAX_CACHED_NAMES:
+                self._names[name] = wire
+        return wire
+
+    def _advance_writer(self) -> None:
+        """Write the held requests whose turn has come."""
+        writing = self._writing
         out = self._out
-        if not out:
-            return b""
-        data = bytes(out)
-        out.clear()
-        return data
+        while writing:
+            s = writing[0]
+            if s.held is not None:
+                out += s.held
+                s.held = None
+            if s.send_mode != _SENT or s.hold_writer:
+                return
+            writing.popleft()
 
-    # ------------------------------------------------------------------ responses
+    # ------------------------------------------------------------------ receiving
 
-    def receive_data(self, data: bytes) -> list[Event]:
-        """Feed bytes from the server (``b""``: it closed the connection)."""
-        if self._finished:
-            return []
-        if not data:
-            return self._eof()
-        self._buf += data
-        return self._parse()
-
-    def _close(self, reason: Reason, *, killed_current: bool = True) -> Closed:
-        self._finished = True
-        self._closing = True
-        ids = [r.id for r in self._inflight]
-        self._inflight.clear()
-        self._held.clear()
-        self._writer = None
-        self._buf = bytearray()
-        self._pos = 0
-        if killed_current and ids:
-            return Closed(reason, (ids[0],), tuple(ids[1:]))
-        return Closed(reason, (), tuple(ids))
-
-    def _fail(self, events: list[Event], message: str) -> list[Event]:
-        """A protocol error in the response being read: report it and close."""
-        reason = Reason.connection("protocol_error", message)
-        if self._inflight:
-            req = self._inflight[0]
-            if not req.silenced:
-                events.append(Error(req.id, Reason.stream("protocol_error", message)))
-            events.append(self._close(reason, killed_current=False))
-            # the failed stream was reported by its Error; the rest are unprocessed
-            closed = events[-1]
-            assert isinstance(closed, Closed)
-            events[-1] = Closed(reason, (), closed.unprocessed[1:])
-        else:
-            events.append(self._close(reason))
-        return events
-
-    def _eof(self) -> list[Event]:
-        events: list[Event] = []
-        state = self._state
-        if state == _CLOSE_BODY and self._inflight:
-            req = self._inflight.popleft()
-            if not req.silenced:
-                events.append(Data(req.id, True, b""))
-            events.append(self._close(Reason.connection("normal", "the response ended with the connection (RFC 9112 6.3)"), killed_current=False))
-            return events
-        if not self._inflight:
-            events.append(self._close(Reason.connection("closed", "the server closed the idle connection")))
-            return events
-        if state == _LENGTH:
-            msg = f"the server closed the connection with {self._left} body bytes still expected (RFC 9112 8)"
-        elif state in (_CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS):
-            msg = "the server closed the connection before the end of the chunked body (RFC 9112 7.1)"
-        else:
-            msg = "the server closed the connection before the response was complete"
-        events.append(self._close(Reason.connection("closed", msg)))
-        return events
-
-    def _parse(self) -> list[Event]:
-        events: list[Event] = []
-        buf = self._buf
-        while not self._finished:
-            state = self._state
-            if state == _HEAD:
-                if not self._parse_head(events):
+    def _run(self, work: bytes | bytearray, pos: int, events: list[Event]) -> int:
+        """Parse ``work[pos:]``; return the offset of the first byte not consumed."""
+        end = len(work)
+        while pos < end and not self._closed:
+            phase = self._phase
+            if phase == _HEAD:
+                if self._scan == 0 and work[pos] == 13:
+                    # Empty lines before a status line are skipped (robustness, RFC 9112 2.2).
+                    while work.startswith(b"\r\n", pos):
+                        pos += 2
+                    if pos >= end:
+                        break
+                r = self._head(work, pos, end, events)
+                if r < 0:
                     break
-            elif state == _LENGTH:
-                req = self._inflight[0]
-                avail = len(buf) - self._pos
-                if avail == 0:
-                    break
-                n = min(avail, self._left)
-                credit = req.credit
-                if credit is not None:
+                pos = r
+            elif phase == _LENGTH:
+                s = self._inflight[0]
+                take = self._remaining
+                if end - pos < take:
+                    take = end - pos
+                credit = s.credit
+                if credit is not None and not s.cancelled:
                     if credit <= 0:
                         break
-                    n = min(n, credit)
-                    req.credit = credit - n
-                chunk = bytes(buf[self._pos : self._pos + n])
-                self._pos += n
-                self._left -= n
-                fin = self._left == 0
-                if not req.silenced:
-                    events.append(Data(req.id, fin, chunk))
-                if fin:
-                    self._response_done(events)
-            elif state == _CLOSE_BODY:
-                req = self._inflight[0]
-                avail = len(buf) - self._pos
-                if avail == 0:
-                    break
-                n = avail
-                credit = req.credit
-                if credit is not None:
-                    if credit <= 0:
-                        break
-                    n = min(n, credit)
-                    req.credit = credit - n
-                chunk = bytes(buf[self._pos : self._pos + n])
-                self._pos += n
-                if not req.silenced:
-                    events.append(Data(req.id, False, chunk))
-            elif state == _CHUNK_SIZE:
-                end = buf.find(b"\r\n", self._pos)
-                if end < 0:
-                    if len(buf) - self._pos > _MAX_CHUNK_LINE:
-                        return self._fail(events, f"chunk size line longer than {_MAX_CHUNK_LINE} bytes (RFC 9112 7.1)")
-                    break
-                line = bytes(buf[self._pos : end])
-                size_part = line.split(b";", 1)[0].rstrip(b" \t")
-                if not _HEX.match(size_part):
-                    return self._fail(events, f"invalid chunk size line: {line[:64]!r} (RFC 9112 7.1)")
-                self._pos = end + 2
-                size = int(size_part, 16)
-                if size == 0:
-                    self._state = _TRAILERS
+                    if credit < take:
+                        take = credit
+                    s.credit = credit - take
+                if type(work) is bytes:
+                    chunk = work[pos : pos + take]
                 else:
-                    self._left = size
-                    self._state = _CHUNK_DATA
-            elif state == _CHUNK_DATA:
-                req = self._inflight[0]
-                avail = len(buf) - self._pos
-                if avail == 0:
+                    chunk = bytes(work[pos : pos + take])
+                pos += take
+                left = self._remaining - take
+                self._remaining = left
+                if not s.cancelled:
+                    events.append(Data(s.id, left == 0, chunk))
+                if left == 0:
+                    self._complete(events)
+            elif phase == _CHUNKED:
+                s = self._inflight[0]
+                reader = self._chunked
+                assert reader is not None
+                limit = None if s.credit is None or s.cancelled else s.credit
+                pieces: list[bytes] = []
+                pos = reader.read(work, pos, end, limit, pieces)
+                if reader.error is not None:
+                    self._fail(reader.error, events)
                     break
-                n = min(avail, self._left)
-                credit = req.credit
-                if credit is not None:
+                data = b""
+                if pieces:
+                    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                    if limit is not None:
+                        s.credit = limit - len(data)
+                if reader.done:
+                    if not s.cancelled:
+                        if reader.trailers is not None:
+                            if data:
+                                events.append(Data(s.id, False, data))
+                            events.append(Trailers(s.id, reader.trailers))
+                        else:
+                            events.append(Data(s.id, True, data))
+                    self._complete(events)
+                else:
+                    if data and not s.cancelled:
+                        events.append(Data(s.id, False, data))
+                    break
+            else:  # _CLOSE: everything until the connection closes is body
+                s = self._inflight[0]
+                take = end - pos
+                credit = s.credit
+                if credit is not None and not s.cancelled:
                     if credit <= 0:
                         break
-                    n = min(n, credit)
-                    req.credit = credit - n
-                chunk = bytes(buf[self._pos : self._pos + n])
-                self._pos += n
-                self._left -= n
-                if not req.silenced:
-                    events.append(Data(req.id, False, chunk))
-                if self._left == 0:
-                    self._state = _CHUNK_CRLF
-            elif state == _CHUNK_CRLF:
-                if len(buf) - self._pos < 2:
-                    break
-                if buf[self._pos : self._pos + 2] != b"\r\n":
-                    found = bytes(buf[self._pos : self._pos + 2])
-                    return self._fail(events, f"chunk data not followed by CRLF: {found!r} (RFC 9112 7.1)")
-                self._pos += 2
-                self._state = _CHUNK_SIZE
-            elif state == _TRAILERS:
-                req = self._inflight[0]
-                if buf[self._pos : self._pos + 2] == b"\r\n":
-                    self._pos += 2
-                    if not req.silenced:
-                        events.append(Data(req.id, True, b""))
-                    self._response_done(events)
-                    continue
-                if len(buf) - self._pos < 2:
-                    break
-                end = buf.find(b"\r\n\r\n", self._pos)
-                if end < 0:
-                    if len(buf) - self._pos > self._max_trailers:
-                        return self._fail(
-                            events, f"trailer section larger than max_trailer_block_size ({self._max_trailers} bytes)"
-                        )
-                    break
-                if end + 4 - self._pos > self._max_trailers:
-                    return self._fail(
-                        events, f"trailer section larger than max_trailer_block_size ({self._max_trailers} bytes)"
-                    )
-                block = bytes(buf[self._pos : end])
-                self._pos = end + 4
-                trailers = self._parse_fields(block.split(b"\r\n"))
-                if isinstance(trailers, str):
-                    return self._fail(events, trailers)
-                if not req.silenced:
-                    events.append(Trailers(req.id, trailers))
-                self._response_done(events)
-            else:
-                break
-        # Compact lazily: drop consumed bytes once they dominate the buffer.
-        pos = self._pos
-        if pos and (pos == len(buf) or pos > 65536):
-            del buf[:pos]
-            self._scan = max(0, self._scan - pos)
-            self._pos = 0
-        return events
+                    if credit < take:
+                        take = credit
+                    s.credit = credit - take
+                if type(work) is bytes:
+                    chunk = work[pos : pos + take]
+                else:
+                    chunk = bytes(work[pos : pos + take])
+                pos += take
+                self._remaining += take
+                if not s.cancelled:
+                    events.append(Data(s.id, False, chunk))
+        return pos
 
-    def _parse_head(self, events: list[Event]) -> bool:
-        """Parse one response head if complete; return False when more bytes are needed."""
-        buf = self._buf
-        pos = self._pos
-        # RFC 9112 2.2: be lenient with empty lines before the status line.
-        while buf.startswith(b"\r\n", pos):
-            pos += 2
-        self._pos = pos
-        if pos >= len(buf):
-            return False
+    def _head(self, work: bytes | bytearray, pos: int, end: int, events: list[Event]) -> int:
+        """Parse a response head at ``pos``; return where it ends, or -1 when incomplete or failed."""
         if not self._inflight:
-            self._fail(events, f"the server sent {bytes(buf[pos : pos + 32])!r} with no request in flight (RFC 9112 9.3)")
-            return False
-        end = buf.find(b"\r\n\r\n", max(pos, self._scan - 3))
-        if end < 0:
-            if len(buf) - pos > self._max_head:
-                self._fail(events, f"response head larger than max_header_block_size ({self._max_head} bytes)")
-                return False
-            self._scan = len(buf)
-            return False
-        if end + 4 - pos > self._max_head:
-            self._fail(events, f"response head larger than max_header_block_size ({self._max_head} bytes)")
-            return False
-        lines = bytes(buf[pos:end]).split(b"\r\n")
-        self._pos = end + 4
-        self._scan = self._pos
-        status_line = lines[0]
+            self._fail("the server sent data while no request was outstanding (RFC 9112 9.3)", events)
+            return -1
+        idx = work.find(b"\r\n\r\n", pos + self._scan)
+        limit = self._max_head
+        if idx < 0:
+            n = end - pos
+            if n >= limit + 4:
+                self._fail(f"response header section larger than max_header_block_size ({limit} bytes)", events)
+                return -1
+            self._scan = n - 3 if n > 3 else 0
+            return -1
+        if idx - pos > limit:
+            self._fail(f"response header section larger than max_header_block_size ({limit} bytes)", events)
+            return -1
+        self._scan = 0
+        head = work[pos:idx]
+        if type(head) is not bytes:
+            head = bytes(head)
+        pos = idx + 4
+        lines = head.split(b"\r\n")
+        line = lines[0]
         # RFC 9112 4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
-        if (
-            len(status_line) < 12
-            or not status_line.startswith(b"HTTP/1.")
-            or status_line[7] not in b"01"
-            or status_line[8] != 32
-            or not status_line[9:12].isdigit()
-            or (len(status_line) > 12 and status_line[12] != 32)
+        code = line[9:12]
+        if not (
+            (line.startswith(b"HTTP/1.1 ") or line.startswith(b"HTTP/1.0 ") or _STATUS_LINE.match(line))
+            and code.isdigit()
+            and (len(line) == 12 or line[12] == 32)
         ):
-            self._fail(events, f"malformed status line {status_line[:80]!r} (RFC 9112 4)")
-            return False
-        http10 = status_line[7] == 48
-        status = int(status_line[9:12])
-        if status < 100:
-            self._fail(events, f"invalid status code {status} (RFC 9110 15)")
-            return False
-        headers = self._parse_fields(lines[1:])
-        if isinstance(headers, str):
-            self._fail(events, headers)
-            return False
-        req = self._inflight[0]
+            if line.startswith(b"HTTP/") and not line.startswith(b"HTTP/1."):
+                msg = f"unsupported HTTP version in status line {line[:80]!r} (RFC 9112 2.3)"
+            else:
+                msg = f"malformed status line {line[:80]!r} (RFC 9112 4)"
+            self._fail(msg, events)
+            return -1
+        # RFC 9112 2.2, RFC 9110 5.5: no bare CR or LF, no NUL.
+        crlf = len(lines) - 1
+        if head.count(b"\n") != crlf or head.count(b"\r") != crlf or b"\x00" in head:
+            self._fail(check_block(head, len(lines), "response header section") or "bad header section", events)
+            return -1
+        status = int(code)
+        if status < 100 or status > 599:
+            self._fail(f"status code {status} out of range (RFC 9110 15)", events)
+            return -1
+        found: list[tuple[bytes, bytes]] = []
+        fields = parse_field_lines(lines, 1, "response header section", _RESP_SPECIAL, found)
+        if isinstance(fields, str):
+            self._fail(fields, events)
+            return -1
+        s = self._inflight[0]
+
         if status < 200:
             if status == 101:
-                if not req.upgrade:
-                    self._fail(events, "101 Switching Protocols to a request that asked for no upgrade (RFC 9110 15.2.2)")
-                    return False
-                proto = b""
-                for n, v in headers:
-                    if n == b"upgrade":
-                        proto = v.lower()
-                trailing = bytes(buf[self._pos :])
-                self._finished = True
-                self._closing = True
-                self._inflight.clear()
-                self._buf = bytearray()
-                self._pos = 0
-                events.append(SwitchProtocol(req.id, proto.decode("latin-1"), 101, headers, trailing))
-                return False
-            if not req.silenced:
-                events.append(Inform(req.id, status, headers))
-            return True
-        req.responded = True
-        self._resp_status = status
-        # Keep-alive (RFC 9112 9.3): HTTP/1.0 needs keep-alive; close ends it either way.
-        conn_tokens = [t.strip().lower() for n, v in headers if n == b"connection" for t in v.split(b",")]
-        if b"close" in conn_tokens or (http10 and b"keep-alive" not in conn_tokens) or req.close_after:
-            self._keepalive = False
-        # Body length (RFC 9112 6.3)
-        method = req.method
-        if method == b"HEAD" or status in _NO_BODY_STATUS or (method == b"CONNECT" and status < 300):
-            self._emit_response(events, req, True, status, headers)
-            self._response_done(events)
-            return True
-        te_values = [v for n, v in headers if n == b"transfer-encoding"]
-        cl_values = [v for n, v in headers if n == b"content-length"]
-        if te_values:
-            if cl_values:
-                self._fail(events, "response with both transfer-encoding and content-length (RFC 9112 6.3, smuggling)")
-                return False
-            codings = [c.strip().lower() for v in te_values for c in v.split(b",") if c.strip()]
-            if b"chunked" in codings[:-1]:
-                self._fail(events, f"chunked is not the final transfer coding: {b', '.join(codings)!r} (RFC 9112 6.1)")
-                return False
-            if codings and codings[-1] == b"chunked":
-                self._emit_response(events, req, False, status, headers)
-                self._state = _CHUNK_SIZE
-                return True
-            self._keepalive = False
-            self._emit_response(events, req, False, status, headers)
-            self._state = _CLOSE_BODY
-            return True
-        if cl_values:
-            values = {c.strip() for v in cl_values for c in v.split(b",")}
-            if len(values) != 1:
-                self._fail(events, f"conflicting content-length values {sorted(values)!r} (RFC 9112 6.3)")
-                return False
-            value = values.pop()
-            if not _DIGITS.match(value):
-                self._fail(events, f"invalid content-length {value!r} (RFC 9112 6.3)")
-                return False
-            length = int(value)
-            if length == 0:
-                self._emit_response(events, req, True, status, headers)
-                self._response_done(events)
-                return True
-            self._emit_response(events, req, False, status, headers)
-            self._left = length
-            self._state = _LENGTH
-            return True
-        # No length: the body runs to the end of the connection (RFC 9112 6.3 point 8).
-        self._keepalive = False
-        self._emit_response(events, req, False, status, headers)
-        self._state = _CLOSE_BODY
-        return True
+                if not s.upgrade:
+                    self._fail(
+                        "101 Switching Protocols answers a request that asked for no upgrade (RFC 9110 15.2.2)", events
+                    )
+                    return -1
+                protocol = b""
+                for name, value in found:
+                    if name == b"upgrade":
+                        protocol = value
+                self._switch(s, protocol.lower().decode("latin-1"), status, fields, work, pos, events)
+                return end
+            self._informs += 1
+            if self._informs > MAX_INFORMATIONAL:
+                self._fail(f"more than {MAX_INFORMATIONAL} informational (1xx) responses to one request", events)
+                return -1
+            if not s.cancelled:
+                events.append(Inform(s.id, status, fields))
+            return pos
 
-    @staticmethod
-    def _emit_response(events: list[Event], req: _Req, fin: bool, status: int, headers: Headers) -> None:
-        if not req.silenced:
-            events.append(Response(req.id, fin, status, headers))
+        # Framing (RFC 9112 6.3) and persistence (RFC 9112 9.3).
+        v10 = line[7] == 48
+        length = -1
+        close = keep_alive = chunked = False
+        te_values: list[bytes] | None = None
+        if found:
+            cl_values: list[bytes] | None = None
+            for name, value in found:
+                if name == b"content-length":
+                    if cl_values is None:
+                        cl_values = [value]
+                    else:
+                        cl_values.append(value)
+                elif name == b"transfer-encoding":
+                    if te_values is None:
+                        te_values = [value]
+                    else:
+                        te_values.append(value)
+                elif name == b"connection":
+                    value = value.lower()
+                    if value == b"keep-alive":
+                        keep_alive = True
+                    elif value == b"close":
+                        close = True
+                    else:
+                        tokens = split_list(value)
+                        close = close or b"close" in tokens
+                        keep_alive = keep_alive or b"keep-alive" in tokens
+            if cl_values is not None:
+                if te_values is not None:
+                    self._fail(
+                        "response has both transfer-encoding and content-length (RFC 9112 6.1, 6.3): "
+                        "a request smuggling risk",
+                        events,
+                    )
+                    return -1
+                value = cl_values[0]
+                if len(cl_values) == 1 and value.isdigit() and len(value) <= MAX_CONTENT_LENGTH_DIGITS:
+                    length = int(value)
+                else:
+                    r = content_length(cl_values)
+                    if isinstance(r, str):
+                        self._fail(r, events)
+                        return -1
+                    length = r
+            elif te_values is not None and not v10:
+                chunked, err = transfer_codings(te_values)
+                if err is not None:
+                    self._fail(err, events)
+                    return -1
+        method = s.method
+        if method == b"HEAD" or status in _NO_BODY_STATUS:
+            kind = _NONE
+        elif method == b"CONNECT" and status < 300:
+            kind = _TUNNEL
+        elif te_values is not None:
+            # RFC 9112 6.3 item 4; an HTTP/1.0 message with transfer-encoding has faulty
+            # framing and is read until the connection closes (RFC 9112 6.1).
+            kind = _CHUNKED if chunked else _CLOSE
+        elif length > 0:
+            kind = _LENGTH
+        elif length == 0:
+            kind = _NONE
+        else:
+            kind = _CLOSE  # RFC 9112 6.3 item 8
 
-    @staticmethod
-    def _parse_fields(lines: list[bytes]) -> Headers | str:
-        """Parse header (or trailer) field lines; return the fields or an error message."""
-        out: Headers = []
-        append = out.append
-        for line in lines:
-            if not line:
-                continue
-            if line[0] in (32, 9):
-                return f"obsolete line folding in {line[:64]!r} (RFC 9112 5.2)"
-            name, sep, value = line.partition(b":")
-            if not sep or not _TOKEN.match(name):
-                return f"invalid header line {line[:64]!r} (RFC 9112 5.1)"
-            value = value.strip(b" \t")
-            if b"\n" in value or b"\x00" in value or b"\r" in value:
-                return f"header {name!r} value holds CR, LF or NUL (RFC 9110 5.5)"
-            append((name.lower(), value))
-        return out
+        if close:
+            self._keep = False
+            self._close_reason = _SERVER_CLOSE
+        elif v10 and not keep_alive:
+            self._keep = False
+            self._close_reason = _HTTP10_CLOSE
+        elif kind == _CLOSE:
+            self._keep = False
+            self._close_reason = _BODY_CLOSE
+        elif s.close_conn:
+            self._keep = False
+            self._close_reason = _CLIENT_CLOSE
+        if not self._keep:
+            self._closing = True
+        if s.hold_writer:
+            # The upgrade was refused: requests held behind it may go now.
+            s.hold_writer = False
+            if self._keep:
+                self._advance_writer()
 
-    def _response_done(self, events: list[Event]) -> None:
-        """The current response is complete: move on, or close the connection."""
-        self._inflight.popleft()
-        self._state = _HEAD
-        if not self._keepalive:
-            reason = Reason.connection("normal", "the server closes the connection after this response (RFC 9112 9.6)")
-            events.append(self._close(reason, killed_current=False))
+        sid = s.id
+        cancelled = s.cancelled
+        if kind == _NONE:
+            if not cancelled:
+                events.append(Response(sid, True, status, fields))
+            self._complete(events)
+            return pos
+        if kind == _LENGTH:
+            credit = s.credit
+            if end - pos >= length and (credit is None or credit >= length or cancelled):
+                # The whole body is here: no body phase at all.
+                if not cancelled:
+                    chunk = work[pos : pos + length]
+                    events.append(Response(sid, False, status, fields))
+                    events.append(Data(sid, True, chunk if type(chunk) is bytes else bytes(chunk)))
+                    if credit is not None:
+                        s.credit = credit - length
+                self._complete(events)
+                return pos + length
+            self._phase = _LENGTH
+            self._remaining = self._body_len = length
+        elif kind == _CHUNKED:
+            self._phase = _CHUNKED
+            self._chunked = ChunkedReader(self._max_trailers)
+        elif kind == _CLOSE:
+            self._phase = _CLOSE
+            self._remaining = 0
+        else:  # _TUNNEL
+            if not cancelled:
+                events.append(Response(sid, True, status, fields))
+            self._switch(s, "tunnel", status, fields, work, pos, events)
+            return end
+        if not cancelled:
+            events.append(Response(sid, False, status, fields))
+        return pos
+
+    def _switch(
+        self,
+        s: _Stream,
+        protocol: str,
+        status: int,
+        fields: Headers,
+        work: bytes | bytearray,
+        pos: int,
+        events: list[Event],
+    ) -> None:
+        """The connection now speaks another protocol: hand over the bytes that follow."""
+        trailing = bytes(work[pos:])
+        reason = Reason.stream("badstate", f"the connection switched to {protocol} before this request was sent")
+        for later in islice(self._inflight, 1, None):
+            if not later.cancelled:
+                events.append(Error(later.id, reason))
+        events.append(SwitchProtocol(s.id, protocol, status, fields, trailing))
+        self._closed = True
+        self._closing = True
+        self._paused = False
+        self._inflight.clear()
+        self._streams.clear()
+        self._writing.clear()
+
+    def _complete(self, events: list[Event]) -> None:
+        """The response being read is complete."""
+        s = self._inflight.popleft()
+        del self._streams[s.id]
+        self._phase = _HEAD
+        self._informs = 0
+        self._chunked = None
+        if s.send_mode != _SENT or s.held is not None:
+            reason = Reason.connection(
+                "closed",
+                f"the response to stream {s.id} ended before its request body was sent, "
+                "so the connection cannot be reused (RFC 9112 9.3)",
+            )
+            self._finish(reason, (), self._later_ids(0), events)
+        elif not self._keep:
+            assert self._close_reason is not None
+            self._finish(self._close_reason, (), self._later_ids(0), events)
         elif self._shutdown and not self._inflight:
-            events.append(self._close(Reason.connection("normal", "shutdown: every response complete")))
+            self._finish(Reason.connection("normal", "shutdown"), (), (), events)
+
+    def _later_ids(self, first: int = 1) -> tuple[int, ...]:
+        """Ids of the outstanding requests from index ``first`` on (cancelled ones excepted)."""
+        return tuple(s.id for s in islice(self._inflight, first, None) if not s.cancelled)
+
+    def _fail(self, message: str, events: list[Event]) -> None:
+        """The server broke the protocol: fail the stream being answered and the connection."""
+        killed: tuple[int, ...] = ()
+        if self._inflight:
+            s = self._inflight[0]
+            if not s.cancelled:
+                events.append(Error(s.id, Reason.stream("protocol_error", message)))
+                killed = (s.id,)
+        self._finish(Reason.connection("protocol_error", message), killed, self._later_ids(), events)
+
+    def _finish(
+        self, reason: Reason, killed: tuple[int, ...], unprocessed: tuple[int, ...], events: list[Event]
+    ) -> None:
+        self._closed = True
+        self._closing = True
+        self._paused = False
+        self._inflight.clear()
+        self._streams.clear()
+        self._writing.clear()
+        self._chunked = None
+        events.append(Closed(reason, killed, unprocessed))
+
+    def _on_eof(self, events: list[Event]) -> None:
+        """The server closed the connection; everything before was parsed."""
+        if not self._inflight:
+            self._finish(Reason.connection("closed", "the server closed the connection"), (), (), events)
+            return
+        s = self._inflight[0]
+        phase = self._phase
+        if phase == _CLOSE:
+            if not s.cancelled:
+                events.append(Data(s.id, True, b""))
+            self._complete(events)
+            return
+        if phase == _LENGTH:
+            got = self._body_len - self._remaining
+            what = f"with {got} of {self._body_len} body bytes received (RFC 9112 6.3)"
+        elif phase == _CHUNKED:
+            assert self._chunked is not None
+            what = f"in the middle of its chunked body (at chunk {self._chunked.state}, RFC 9112 7.1)"
+        elif self._rb or self._scan:
+            what = "before its response head was complete"
+        else:
+            what = "before it was answered"
+        message = f"the server closed the connection during stream {s.id}, {what}"
+        killed = () if s.cancelled else (s.id,)
+        self._finish(Reason.connection("closed", message), killed, self._later_ids(), events)
+
+    def _flow_blocked(self) -> bool:
+        """Whether the response being read waits for flow credit in the middle of its body."""
+        if self._closed or not self._inflight:
+            return False
+        s = self._inflight[0]
+        credit = s.credit
+        if credit is None or credit > 0 or s.cancelled:
+            return False
+        phase = self._phase
+        if phase == _CHUNKED:
+            reader = self._chunked
+            return reader is not None and reader.in_data
+        return phase != _HEAD
+
+    def _resume(self, events: list[Event]) -> None:
+        """Credit came back (or the stream was cancelled): parse what was buffered."""
+        self._paused = self._flow_blocked()
+        if self._paused:
+            return
+        rb = self._rb
+        if rb:
+            pos = self._run(rb.buf, rb.pos, events)
+            if self._closed:
+                rb.clear()
+                return
+            rb.advance(pos)
+            self._paused = self._flow_blocked()
+        if self._eof and not self._paused and not self._closed:
+            self._on_eof(events)
+            rb.clear()
