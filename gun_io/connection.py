@@ -388,7 +388,10 @@ class Connection(Engine):
                 found, msg = mailbox.take(match)
                 if found:
                     return msg
-                ready, _, _ = select.select((fd, pump_r), (), (), left)
+                try:
+                    ready, _, _ = select.select((fd, pump_r), (), (), left)
+                except (OSError, ValueError):  # the socket was closed under us
+                    continue
                 if pump_r in ready:
                     try:
                         while os.read(pump_r, 512):
