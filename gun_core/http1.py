@@ -617,8 +617,8 @@ class Http1Protocol:
                     # Empty lines before a status line are skipped (robustness, RFC 9112 2.2).
                     while work.startswith(b"\r\n", pos):
                         pos += 2
-                    if pos >= end:
-                        break
+                    if pos >= end or (pos + 1 == end and work[pos] == 13):
+                        break  # nothing more, or maybe the CR of one more empty line
                 r = self._head(work, pos, end, events)
                 if r < 0:
                     break

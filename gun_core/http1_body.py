@@ -13,6 +13,8 @@ plain fields. Errors are returned (a ``str`` message citing the RFC), never rais
 
 from __future__ import annotations
 
+from itertools import repeat
+
 from .headers import Headers
 
 __all__ = [
@@ -38,6 +40,8 @@ MAX_CONTENT_LENGTH_DIGITS = 18
 _TCHAR = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _HEXDIG = b"0123456789ABCDEFabcdef"
 _OWS = b" \t"
+_partition = bytes.partition
+_COLONS = repeat(b":")
 
 # Field names seen before, already checked: raw name -> lowercase name. Bounded.
 _NAMES: dict[bytes, bytes] = {}
@@ -79,17 +83,19 @@ def parse_field_lines(
     Returns ``[(lowercase name, value without surrounding OWS), ...]`` or an error
     message. Fields whose name is in ``special`` are also appended to ``found``.
     """
-    parts = [line.partition(b":") for line in (lines[start:] if start else lines)]
+    if start:
+        lines = lines[start:]
     names = _NAMES
     try:
-        # Fast path: every name was seen (and checked) before.
-        out = [(names[name], value.strip(_OWS)) for name, sep, value in parts if sep]
+        # Fast path: every name was seen (and checked) before, every line has a colon.
+        out = [(names[name], value.strip(_OWS)) for name, sep, value in map(_partition, lines, _COLONS) if sep]
     except KeyError:
-        return _parse_parts(parts, what, special, found)
-    if len(out) != len(parts):
-        return _parse_parts(parts, what, special, found)
-    if special:
-        found += [field for field in out if field[0] in special]
+        out = None
+    if out is None or len(out) != len(lines):
+        return _parse_parts([line.partition(b":") for line in lines], what, special, found)
+    for field in out:
+        if field[0] in special:
+            found.append(field)
     return out
 
 

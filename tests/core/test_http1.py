@@ -495,6 +495,7 @@ def test_data_without_request_is_an_error() -> None:
     """Bytes other than empty lines while no request is in flight fail the connection."""
     p = proto(0)
     assert p.receive_data(b"\r\n\r\n") == []
+    assert dripfeed(p, b"\r\n\r\n") == []
     events = p.receive_data(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
     assert len(events) == 1 and isinstance(events[0], Closed)
     assert events[0].killed == () and "no request was outstanding" in events[0].reason.message
