@@ -305,8 +305,8 @@ class Http1Protocol:
         ``headers`` are normalized (lowercase names). ``body``: the whole body, sent with
         ``content-length``. ``body_follows``: ``data()`` calls send the body (with the
         caller's ``content-length``, else chunked). ``flow``: initial ``Data`` credit in
-        bytes. ``upgrade``: the request asks for a protocol switch (websocket); a 101
-        answer gives ``SwitchProtocol``.
+        bytes (default ``opts.flow``; ``None``: unlimited). ``upgrade``: the request asks
+        for a protocol switch (websocket); a 101 answer gives ``SwitchProtocol``.
         """
         if self._closed:
             raise UsageError("the HTTP/1.1 connection is closed")
@@ -316,7 +316,9 @@ class Http1Protocol:
             raise UsageError(f"invalid request method {method!r}: not an RFC 9110 token")
         if not isinstance(path, bytes) or not path or _BAD_TARGET.search(path):
             raise UsageError(f"invalid request target {path!r}: empty, or holds a space or control character")
-        if flow is not None and (isinstance(flow, bool) or not isinstance(flow, int) or flow < 0):
+        if flow is None:
+            flow = self._opts.flow
+        elif isinstance(flow, bool) or not isinstance(flow, int) or flow < 0:
             raise UsageError(f"flow must be None or a non-negative integer, not {flow!r}")
         if body is not None:
             if type(body) is not bytes:

@@ -658,6 +658,18 @@ def test_flow_close_delimited_and_eof_while_paused() -> None:
     assert isinstance(events[2], Closed) and events[2].reason.kind == "closed"
 
 
+def test_default_flow_comes_from_options() -> None:
+    """http_opts flow is the credit of requests that do not give their own."""
+    p = Http1Protocol(b"h", Http1Opts(flow=2))
+    a = p.request(b"GET", b"/", [], None)
+    b = p.request(b"GET", b"/", [], None, flow=10)
+    assert p.stream_info(a)["flow"] == 2  # type: ignore[index]
+    assert p.stream_info(b)["flow"] == 10  # type: ignore[index]
+    p.data_to_send()
+    assert p.receive_data(response(200, b"abc"))[1:] == [Data(a, False, b"ab")]
+    assert p.paused
+
+
 def test_update_flow_errors_and_unlimited_streams() -> None:
     """update_flow needs a positive increment; streams without flow are not affected."""
     p = proto(1)
