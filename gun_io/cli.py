@@ -38,6 +38,7 @@ from gun_core.errors import (
     Timeout,
     UsageError,
 )
+from gun_core.headers import normalize_headers
 
 from . import trace
 
@@ -50,6 +51,7 @@ EXIT_CODES: dict[str, int] = {
     "usage": 2,  # bad option, bad URL, unreadable -d @file
     "resolve": 6,  # could not resolve the host
     "connect": 7,  # connection refused / unreachable
+    "weird": 8,  # the server's reply broke the protocol (malformed response, bad frames)
     "http": 22,  # --fail and an HTTP status >= 400; a refused websocket upgrade
     "write": 23,  # could not write the output
     "timeout": 28,  # --connect-timeout or --max-time elapsed
@@ -210,6 +212,8 @@ def _explain(exc: BaseException, target: Target, args: argparse.Namespace, *, go
     if kind == "timeout":
         limit = f" (--connect-timeout {args.connect_timeout:g} s)" if args.connect_timeout is not None else ""
         return CliError("timeout", f"timed out connecting to {where}{limit}: {message}")
+    if kind == "protocol_error":
+        return CliError("weird", f"the reply of {where} broke the protocol: {message}")
     if isinstance(exc, StreamError):
         return CliError("stream", f"the stream failed: {reason}")
     if isinstance(exc, (ConnectionDown, ConnectionFailure)):
@@ -643,7 +647,12 @@ def _request_headers(args: argparse.Namespace, target: Target, body: _Body | Non
             headers[key] = (name, value)
         else:
             extra.append((name, value))
-    return [v for v in headers.values() if v is not None] + extra
+    out = [v for v in headers.values() if v is not None] + extra
+    try:
+        normalize_headers(out)  # refuse CR, LF, NUL before connecting
+    except InvalidHeader as exc:
+        raise CliError("usage", f"bad header: {exc}") from None
+    return out
 
 
 class _Output:
@@ -975,6 +984,10 @@ def run_ws(args: argparse.Namespace) -> int:
         name, value = parse_header(h)
         if value is not None:
             headers.append((name, value))
+    try:
+        normalize_headers(headers)
+    except InvalidHeader as exc:
+        raise CliError("usage", f"bad header: {exc}") from None
     _warn_insecure(args, target)
     undo: Callable[[], None] | None = None
     tracer: Tracer | None = None
@@ -1119,7 +1132,8 @@ def http_parser() -> argparse.ArgumentParser:
         prog=_PROG,
         description="An HTTP/1.1 and HTTP/2 client (gun for Python). "
         "Also: 'gun ws URL' (websocket) and 'gun demo' (everything against a loopback server).",
-        epilog="Exit codes: 0 ok, 2 usage, 6 unknown host, 7 connection refused, 22 HTTP error with --fail, "
+        epilog="Exit codes: 0 ok, 2 usage, 6 unknown host, 7 connection refused, 8 malformed reply, "
+        "22 HTTP error with --fail, "
         "23 write error, 28 timeout, 35 TLS error, 52 empty reply, 56 connection lost, 60 certificate not "
         "verified, 92 stream reset, 130 interrupted.",
     )

@@ -17,7 +17,8 @@ hypercorn. Routes:
 - ``/status/<code>``        that status, body ``status <code>\\n`` where a body is allowed
 - ``/headers``              JSON of the request: method, path, http_version, headers
 - ``/ws``                   websocket echo (text and binary); the first offered subprotocol
-                            is selected; permessage-deflate when the client offers it
+                            is selected; permessage-deflate when the client offers it;
+                            ``?close=CODE`` closes with CODE right after the handshake
 """
 
 from __future__ import annotations
@@ -203,6 +204,10 @@ async def _ws(scope: Scope, receive: Receive, send: Send) -> None:
     if scope.get("subprotocols"):
         accept["subprotocol"] = scope["subprotocols"][0]
     await send(accept)
+    close = _query(scope).get("close")
+    if close is not None:
+        await send({"type": "websocket.close", "code": int(_number(close, 1000, 1000, 4999))})
+        return
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
