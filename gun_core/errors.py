@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "GunException",
-    "Timeout",
-    "ConnectionDown",
-    "StreamError",
-    "ConnectionFailure",
     "BadOption",
+    "ConnectionDown",
+    "ConnectionFailure",
+    "GunException",
     "InvalidHeader",
-    "UsageError",
     "Reason",
+    "StreamError",
+    "Timeout",
+    "UsageError",
 ]
 
 

@@ -8,38 +8,38 @@ through a single table. All are frozen, slotted dataclasses: match them with ``m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .errors import Reason
 
 __all__ = [
-    # core events
-    "Inform",
-    "Response",
-    "Data",
-    "Trailers",
-    "Push",
-    "Upgrade",
-    "Ws",
-    "Error",
-    "Notify",
-    "SwitchProtocol",
     "Closed",
+    "Data",
+    "Error",
     "Event",
+    "GunData",
+    "GunDown",
+    "GunError",
+    "GunInform",
+    "GunNotify",
+    "GunPush",
+    "GunResponse",
+    "GunTrailers",
     # messages
     "GunUp",
-    "GunDown",
-    "GunNotify",
-    "GunInform",
-    "GunResponse",
-    "GunData",
-    "GunTrailers",
-    "GunPush",
     "GunUpgrade",
     "GunWs",
-    "GunError",
+    # core events
+    "Inform",
     "Message",
+    "Notify",
+    "Push",
+    "Response",
+    "SwitchProtocol",
+    "Trailers",
+    "Upgrade",
+    "Ws",
 ]
 
 Headers = list[tuple[bytes, bytes]]
@@ -166,7 +166,7 @@ class Closed:
     unprocessed: tuple[int, ...] = ()
 
 
-Event = Union[Inform, Response, Data, Trailers, Push, Upgrade, Ws, Error, Notify, SwitchProtocol, Closed]
+Event = Inform | Response | Data | Trailers | Push | Upgrade | Ws | Error | Notify | SwitchProtocol | Closed
 
 
 # --------------------------------------------------------------------------- messages
@@ -283,6 +283,16 @@ class GunError:
     reason: Any
 
 
-Message = Union[
-    GunUp, GunDown, GunNotify, GunInform, GunResponse, GunData, GunTrailers, GunPush, GunUpgrade, GunWs, GunError
-]
+Message = (
+    GunUp
+    | GunDown
+    | GunNotify
+    | GunInform
+    | GunResponse
+    | GunData
+    | GunTrailers
+    | GunPush
+    | GunUpgrade
+    | GunWs
+    | GunError
+)

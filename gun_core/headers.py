@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Union
 
 from .errors import InvalidHeader
 
-__all__ = ["HeadersIn", "Headers", "to_bytes", "normalize_headers", "get_header", "has_header"]
+__all__ = ["Headers", "HeadersIn", "get_header", "has_header", "normalize_headers", "to_bytes"]
 
 Headers = list[tuple[bytes, bytes]]
-HeaderPart = Union[str, bytes, bytearray, int]
-HeadersIn = Union[Mapping[HeaderPart, HeaderPart], Iterable[tuple[HeaderPart, HeaderPart]], None]
+HeaderPart = str | bytes | bytearray | int
+HeadersIn = Mapping[HeaderPart, HeaderPart] | Iterable[tuple[HeaderPart, HeaderPart]] | None
 
 # RFC 9110 5.6.2: token = 1*tchar
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")

@@ -17,11 +17,11 @@ __all__ = [
     "Http1Opts",
     "Http2Opts",
     "WsOpts",
-    "check_http_opts",
     "check_http2_opts",
-    "check_ws_opts",
-    "check_timeout",
+    "check_http_opts",
     "check_int",
+    "check_timeout",
+    "check_ws_opts",
 ]
 
 
@@ -30,7 +30,9 @@ def check_timeout(name: str, value: Any, *, allow_none: bool = True) -> float | 
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise BadOption(f"{name} must be a non-negative number of seconds{' or None' if allow_none else ''}, not {value!r}")
+        raise BadOption(
+            f"{name} must be a non-negative number of seconds{' or None' if allow_none else ''}, not {value!r}"
+        )
     return float(value)
 
 
@@ -98,7 +100,9 @@ class WsOpts:
 T = TypeVar("T")
 
 
-def _check(cls: type[T], opts: Mapping[str, Any] | None, label: str, checkers: Mapping[str, Callable[[str, Any], Any]]) -> T:
+def _check(
+    cls: type[T], opts: Mapping[str, Any] | None, label: str, checkers: Mapping[str, Callable[[str, Any], Any]]
+) -> T:
     if opts is None:
         return cls()
     if isinstance(opts, cls):
