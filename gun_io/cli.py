@@ -88,8 +88,21 @@ class CliError(Exception):
 
 def _err(text: str) -> None:
     with _log_lock:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
+        try:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+        except OSError:
+            _silence(sys.stderr)
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a stream whose reader went away at /dev/null, so that nothing fails at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 # --------------------------------------------------------------------------- URLs and options
@@ -245,6 +258,7 @@ class Tracer:
         self._mode: dict[int, str] = {}  # conn id -> "http" | "http2" | "ws"
         self._buf: dict[tuple[int, str], bytearray] = {}
         self._h1_head: dict[tuple[int, str], bool] = {}
+        self._broken = False
 
     # -- installation
 
@@ -270,8 +284,14 @@ class Tracer:
 
     def line(self, text: str) -> None:
         with _log_lock:
-            self.out.write(text + "\n")
-            self.out.flush()
+            if self._broken:
+                return
+            try:
+                self.out.write(text + "\n")
+                self.out.flush()
+            except OSError:  # e.g. `gun -v URL 2>&1 | head`: stop tracing, not the transfer
+                self._broken = True
+                _silence(self.out)
 
     def note(self, text: str) -> None:
         self.line(f"* {text}")
@@ -1203,6 +1223,11 @@ def demo_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--only", action="append", default=[], metavar="WORD", help="run only the steps whose title has WORD"
     )
+    p.add_argument(
+        "--serve", action="store_true", help="only run the server (until Ctrl-C) and print PORT, TLS_PORT, CAFILE"
+    )
+    p.add_argument("--port", type=int, default=0, help="with --serve: the cleartext port (default: a free one)")
+    p.add_argument("--tls-port", type=int, default=0, help="with --serve: the TLS port (default: a free one)")
     return p
 
 
@@ -1213,9 +1238,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args_list[:1] == ["ws"]:
             return run_ws(ws_parser().parse_args(args_list[1:]))
         if args_list[:1] == ["demo"]:
-            from .demo import run_demo
+            from .demo import run_demo, serve_forever
 
-            return run_demo(only=demo_parser().parse_args(args_list[1:]).only or None)
+            dargs = demo_parser().parse_args(args_list[1:])
+            if dargs.serve:
+                return serve_forever(dargs.port, dargs.tls_port)
+            return run_demo(only=dargs.only or None)
         return run_http(http_parser().parse_args(args_list))
     except CliError as exc:
         if exc.kind != "interrupted":

@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
+import ssl
 import sys
 import tempfile
 import threading
@@ -27,7 +29,7 @@ from typing import Any, TextIO
 import gun_io
 from gun_core.errors import GunException
 
-__all__ = ["DemoServer", "MissingExtra", "StepResult", "run_demo"]
+__all__ = ["DemoServer", "MissingExtra", "StepResult", "run_demo", "serve_forever"]
 
 HOST = "127.0.0.1"
 
@@ -45,10 +47,10 @@ def _import_or_explain(name: str) -> Any:
         ) from exc
 
 
-def _listening_socket() -> socket.socket:
+def _listening_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((HOST, 0))
+    sock.bind((HOST, port))
     sock.listen(128)
     return sock
 
@@ -59,14 +61,15 @@ class DemoServer:
     ``tls_port`` speaks TLS (ALPN ``h2``, ``http/1.1``) with a certificate for
     ``127.0.0.1`` and ``localhost`` issued by a fresh CA whose PEM file is ``cafile``;
     ``plain_port`` speaks HTTP/1.1, HTTP/2 by prior knowledge and websocket. Use it as
-    a context manager, or call :meth:`start` and :meth:`stop`.
+    a context manager, or call :meth:`start` and :meth:`stop`. Ports are chosen free
+    unless given.
     """
 
     host = HOST
 
-    def __init__(self) -> None:
-        self.tls_port = 0
-        self.plain_port = 0
+    def __init__(self, *, plain_port: int = 0, tls_port: int = 0) -> None:
+        self.tls_port = tls_port
+        self.plain_port = plain_port
         self._folder: str | None = None
         self.cafile = ""
         self._thread: threading.Thread | None = None
@@ -101,7 +104,7 @@ class DemoServer:
             for blob in leaf.cert_chain_pems:
                 f.write(blob.bytes())
 
-        tls_sock, plain_sock = _listening_socket(), _listening_socket()
+        tls_sock, plain_sock = _listening_socket(self.tls_port), _listening_socket(self.plain_port)
         self.tls_port = tls_sock.getsockname()[1]
         self.plain_port = plain_sock.getsockname()[1]
         config = Config()
@@ -122,6 +125,15 @@ class DemoServer:
         def run() -> None:
             loop = asyncio.new_event_loop()
             self._loop = loop
+
+            def quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+                # Clients that go away and the cancellations of a shutdown are routine here.
+                exc = context.get("exception")
+                if isinstance(exc, (asyncio.CancelledError, ConnectionError, ssl.SSLError, TimeoutError)):
+                    return
+                loop.default_exception_handler(context)
+
+            loop.set_exception_handler(quiet)
             stop = asyncio.Event()
             self._stop = stop
 
@@ -427,3 +439,40 @@ def run_demo(out: TextIO | None = None, *, only: list[str] | None = None) -> int
         file=out,
     )
     return 1 if counts["failed"] else 0
+
+
+def serve_forever(plain_port: int = 0, tls_port: int = 0, out: TextIO | None = None) -> int:
+    """``gun demo --serve``: run the demo server until Ctrl-C; print its ports and CA file
+    as Python assignments (the names the guide's examples use)."""
+    out = out if out is not None else sys.stdout
+    try:
+        server = DemoServer(plain_port=plain_port, tls_port=tls_port)
+        server.start()
+    except MissingExtra as exc:
+        print(f"gun demo: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"gun demo: cannot listen: {exc}", file=sys.stderr)
+        return 7
+    print(f"PORT = {server.plain_port}", file=out)
+    print(f"TLS_PORT = {server.tls_port}", file=out)
+    print(f"CAFILE = {server.cafile!r}", file=out)
+    print(
+        f"# in a shell: export PORT={server.plain_port} TLS_PORT={server.tls_port} CAFILE={server.cafile}",
+        file=out,
+        flush=True,
+    )
+    print("# serving on 127.0.0.1; Ctrl-C stops", file=sys.stderr, flush=True)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_term)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
