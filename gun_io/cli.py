@@ -1185,7 +1185,12 @@ def http_parser() -> argparse.ArgumentParser:
         "-m", "--max-time", type=_seconds, metavar="SECONDS", help="give up when the whole transfer takes longer"
     )
     p.add_argument("-f", "--fail", action="store_true", help="exit with 22 and no output on an HTTP status >= 400")
-    p.add_argument("-s", "--silent", action="store_true", help="no progress bar and no warnings (errors still shown)")
+    p.add_argument(
+        "-s",
+        "--silent",
+        action="store_true",
+        help="no progress bar (errors and the --insecure warning are still shown)",
+    )
     p.add_argument("--json", action="store_true", help="print status, headers, timings (and body) as JSON")
     p.add_argument("-V", "--version", action="version", version=f"gun {_version()}")
     return p

@@ -50,9 +50,8 @@ def test_tls_verification_failure_says_why_and_what_to_do(demo_server: DemoServe
 
 
 def test_insecure_works_but_warns_loudly(demo_server: DemoServer) -> None:
-    """``--insecure`` skips verification and says so on stderr; ``-s`` does not hide that it is
-    unverified from the exit code, only the body is there."""
-    r = run_gun("--insecure", demo_server.url("/"))
+    """``--insecure`` skips verification and says so on stderr, even with ``-s``."""
+    r = run_gun("--insecure", "-s", demo_server.url("/"))
     assert r.rc == 0
     assert "WARNING" in r.err and "NOT verified" in r.err
     assert r.out.startswith(b"Hello")
