@@ -889,6 +889,8 @@ def run_http(args: argparse.Namespace) -> int:
                 timings["first_byte"] = time.perf_counter() - t0
                 if sender is None and body is not None and body.data is not None:
                     progress.update("up", len(body.data), done=True)
+                elif sender is not None:  # the bar's last state before it may stop
+                    progress.update("up", sender.sent, done=sender.finished.is_set())
                 if args.fail and msg.status >= 400:
                     conn.cancel(ref)
                     raise CliError(

@@ -48,7 +48,7 @@ def test_upload_progress_bar_on_a_terminal(demo_server: DemoServer, tmp_path: Pa
     """An upload slower than a second shows an upload bar that reaches the file size."""
     src = tmp_path / "up.bin"
     src.write_bytes(os.urandom(16_000_000))
-    run = PtyRun("-d", f"@{src}", demo_server.url("/upload?rate=8000000", tls=False))
+    run = PtyRun("-d", f"@{src}", demo_server.url("/upload?rate=5000000", tls=False))
     try:
         rc = run.wait(40)
     finally:
