@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -522,10 +523,8 @@ class Progress:
         self._lock = threading.Lock()
         self._live = False
         if enabled:
-            try:
-                import rich.progress
-
-                self._rich = rich.progress
+            try:  # imported by name: the cli extra is optional, for type checkers too
+                self._rich = importlib.import_module("rich.progress")
             except ImportError:
                 self._rich = None
 
@@ -567,8 +566,7 @@ class Progress:
     def _start_task(self, name: str, entry: list[Any]) -> None:
         rp = self._rich
         if self._progress is None:
-            from rich.console import Console
-
+            console = importlib.import_module("rich.console").Console(file=sys.stderr)
             self._progress = rp.Progress(
                 rp.TextColumn("{task.description}"),
                 rp.BarColumn(),
@@ -576,7 +574,7 @@ class Progress:
                 rp.TransferSpeedColumn(),
                 rp.TextColumn("eta"),
                 rp.TimeRemainingColumn(),
-                console=Console(file=sys.stderr),
+                console=console,
                 redirect_stdout=False,
                 redirect_stderr=False,
                 transient=False,
