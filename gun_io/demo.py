@@ -11,6 +11,7 @@ Both need the ``demo`` extra: ``pip install 'gun[demo]'`` (hypercorn and trustme
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import json
 import os
@@ -93,6 +94,7 @@ class DemoServer:
         from hypercorn.config import Config
 
         self._folder = tempfile.mkdtemp(prefix="gun-demo-")
+        atexit.register(shutil.rmtree, self._folder, True)  # also when stop() is never called
         ca = trustme.CA()
         leaf = ca.issue_cert(HOST, "localhost")
         self.cafile = os.path.join(self._folder, "ca.pem")
