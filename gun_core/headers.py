@@ -11,7 +11,14 @@ __all__ = ["Headers", "HeadersIn", "get_header", "has_header", "normalize_header
 
 Headers = list[tuple[bytes, bytes]]
 HeaderPart = str | bytes | bytearray | int
-HeadersIn = Mapping[HeaderPart, HeaderPart] | Iterable[tuple[HeaderPart, HeaderPart]] | None
+# Mapping keys are invariant: list the key types a caller's dict may have.
+HeadersIn = (
+    Mapping[str, HeaderPart]
+    | Mapping[bytes, HeaderPart]
+    | Mapping[str | bytes, HeaderPart]
+    | Iterable[tuple[HeaderPart, HeaderPart]]
+    | None
+)
 
 # RFC 9110 5.6.2: token = 1*tchar
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")

@@ -633,13 +633,15 @@ class Http2Protocol:
         return events
 
     def close_gracefully(self) -> list[Event]:
-        """GOAWAY(NO_ERROR): start no new stream, finish the current ones, then ``Closed`` (RFC 9113 6.8)."""
+        """Start no new stream, let the current ones finish, then GOAWAY(NO_ERROR) and ``Closed``.
+
+        The GOAWAY goes out once the streams are done (RFC 9113 6.8 lets either order
+        be used): some servers stop serving a connection as soon as a client's GOAWAY
+        arrives, which would kill the very streams a graceful shutdown waits for.
+        """
         events: list[Event] = []
         if self._closed:
             return events
-        if not self._goaway_sent:
-            self._goaway_sent = True
-            self._out.append(build_goaway(self._last_promised, ErrorCode.NO_ERROR))
         self._closing = True
         self._drop_waiting()
         self._maybe_finish_closing(events)
@@ -1038,7 +1040,7 @@ class Http2Protocol:
                 events,
             )
             return
-        if self._goaway_sent or not self._enable_push:
+        if self._goaway_sent or self._closing or not self._enable_push:
             self._refuse_push(promised, ErrorCode.REFUSED_STREAM, events)
             return
         checked = _check_promise(block)
@@ -1497,6 +1499,9 @@ class Http2Protocol:
             reason = self._goaway_reason()
         else:
             reason = Reason.connection("normal", "graceful shutdown complete: every stream finished (RFC 9113 6.8)")
+        if not self._goaway_sent:
+            self._goaway_sent = True
+            self._out.append(build_goaway(self._last_promised, ErrorCode.NO_ERROR))
         self._finish(reason, events)
 
     def _conn_error(

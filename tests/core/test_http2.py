@@ -545,8 +545,9 @@ def test_struct_of_goaway_last_stream_for_push() -> None:
         )
     )
     w.client.close_gracefully()
-    (g,) = w.pull()
-    assert g.type == T_GOAWAY and struct.unpack(">LL", g.payload) == (2, 0)
+    w.feed(w.server.response(1, 200) + w.server.response(2, 200))
+    (g,) = w.sent_of(T_GOAWAY)
+    assert struct.unpack(">LL", g.payload) == (2, 0)
 
 
 def test_a_bug_of_ours_becomes_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -152,23 +152,34 @@ def test_goaway_may_not_raise_the_last_stream_id() -> None:
 
 
 def test_close_gracefully_waits_for_streams() -> None:
-    """close_gracefully sends GOAWAY(NO_ERROR), refuses new requests, drops queued ones as unprocessed,
-    and reports Closed(normal) once the running streams finish (RFC 9113 6.8)."""
+    """close_gracefully refuses new requests, drops queued ones as unprocessed, lets the running
+    streams finish, then sends GOAWAY(NO_ERROR) and reports Closed(normal) (RFC 9113 6.8)."""
     w = connect(settings={3: 1})
     h1 = get(w)
     h2 = get(w)
     w.pull()
     assert w.client.close_gracefully() == []
-    (g,) = w.pull()
-    assert g.type == T_GOAWAY and g.u32() == 0 and g.error_code() == 0
+    assert w.pull() == []  # no GOAWAY while a stream is in progress
     assert w.client.closing
     with pytest.raises(UsageError):
         get(w)
-    assert w.client.close_gracefully() == [] and w.pull() == []  # only one GOAWAY
+    assert w.client.close_gracefully() == [] and w.pull() == []
     events = w.feed(w.server.response(1, 200))
     assert events[0] == Response(h1, True, 200, [])
     assert events[1] == Closed(events[1].reason, (), (h2,))
     assert events[1].reason.kind == "normal"
+    (g,) = w.sent_of(T_GOAWAY)
+    assert g.u32() == 0 and g.error_code() == 0
+
+
+def test_close_gracefully_when_idle_sends_goaway_at_once() -> None:
+    """With nothing in progress, the GOAWAY and Closed come at once."""
+    w = connect()
+    w.pull()
+    (c,) = w.client.close_gracefully()
+    assert isinstance(c, Closed) and c.reason.kind == "normal"
+    (g,) = w.pull()
+    assert g.type == T_GOAWAY and g.error_code() == 0
 
 
 def test_closing_timeout_kills_what_remains() -> None:
@@ -189,11 +200,11 @@ def test_cancel_of_the_last_stream_completes_the_graceful_close() -> None:
     (c,) = w.client.cancel(h)
     assert isinstance(c, Closed) and c.reason.kind == "normal"
     frames = w.pull()
-    assert [f.type for f in frames] == [T_HEADERS, T_GOAWAY, T_RST_STREAM]
+    assert [f.type for f in frames] == [T_HEADERS, T_RST_STREAM, T_GOAWAY]
 
 
 def test_upload_continues_during_graceful_close() -> None:
-    """Streams in progress may still send their body after our GOAWAY (RFC 9113 6.8)."""
+    """Streams in progress may still send their body during a graceful close (RFC 9113 6.8)."""
     w = connect()
     h = w.client.request(b"POST", b"/", [], None, body_follows=True)
     w.client.close_gracefully()

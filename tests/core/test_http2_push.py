@@ -114,8 +114,8 @@ def test_push_disabled_but_not_yet_acknowledged_is_refused() -> None:
     assert [(f.type, f.stream_id) for f in w.sent] == [(T_RST_STREAM, 2)]
 
 
-def test_push_after_our_goaway_is_refused() -> None:
-    """After we sent GOAWAY, new pushes are refused (RFC 9113 6.8)."""
+def test_push_during_graceful_close_is_refused() -> None:
+    """Once we are closing, new pushes are refused (RFC 9113 6.8)."""
     w = connect()
     start(w)
     w.client.close_gracefully()
