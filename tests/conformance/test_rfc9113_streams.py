@@ -10,7 +10,6 @@ from gun_core.http2_frames import ErrorCode
 from tests.helpers.h2 import (
     T_GOAWAY,
     T_HEADERS,
-    T_RST_STREAM,
     H2Server,
     Wire,
     connect_client,
