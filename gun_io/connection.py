@@ -433,33 +433,9 @@ class Connection(Engine):
     def await_body(self, ref: StreamRef, timeout: float | None = 5.0) -> bytes:
         """The whole response body of ``ref`` (the timeout applies to each message)."""
         parts: list[bytes] = []
-        while True:
-            msg = self.await_(ref, timeout)
-            t = type(msg)
-            if t is ev.GunData:
-                parts.append(msg.data)
-                if msg.fin:
-                    return b"".join(parts)
-            elif t is ev.GunResponse:
-                if msg.fin:
-                    return b""
-            elif t is ev.GunTrailers:
-                return b"".join(parts)
-            elif t is ev.GunInform or t is ev.GunPush:
-                continue
-            else:
-                raise ValueError(f"await_body got an unexpected message {msg!r}")
-
-    def flush(self, ref: StreamRef | None = None) -> None:
-        """Drop every waiting message of this connection, or of one stream."""
-        if ref is None:
-            mailboxes = {id(self.owner): self.owner}
-            for s in self._by_ref.values():
-                mailboxes[id(s.mailbox)] = s.mailbox
-            for m in mailboxes.values():
-                m.drop(lambda msg: getattr(msg, "conn", None) is self)
-        else:
-            self._mailbox_for(ref).drop(self._stream_match(ref))
+        while not self._body_step(self.await_(ref, timeout), parts):
+            pass
+        return b"".join(parts)
 
     def __repr__(self) -> str:
         where = self.unix_path or f"{self.host}:{self.port}"

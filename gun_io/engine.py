@@ -1035,6 +1035,32 @@ class Engine:
 
         return match
 
+    def flush(self, ref: StreamRef | None = None) -> None:
+        """Drop every waiting message of this connection, or of one stream."""
+        if ref is None:
+            mailboxes = {id(self.owner): self.owner}
+            for s in self._by_ref.values():
+                mailboxes[id(s.mailbox)] = s.mailbox
+            for m in mailboxes.values():
+                m.drop(lambda msg: getattr(msg, "conn", None) is self)
+        else:
+            self._mailbox_for(ref).drop(self._stream_match(ref))
+
+    @staticmethod
+    def _body_step(msg: Any, parts: list[bytes]) -> bool:
+        """Add one ``await_`` result to a body being collected; True once the body is complete."""
+        t = type(msg)
+        if t is ev.GunData:
+            parts.append(msg.data)
+            return bool(msg.fin)
+        if t is ev.GunResponse:
+            return bool(msg.fin)
+        if t is ev.GunTrailers:
+            return True
+        if t is ev.GunInform or t is ev.GunPush:
+            return False
+        raise ValueError(f"await_body got an unexpected message {msg!r}")
+
     def _await_result(self, ref: StreamRef, msg: Any) -> Any:
         """Turn error messages into the exceptions ``await_`` raises."""
         if type(msg) is ev.GunError:
