@@ -1048,12 +1048,23 @@ def run_ws(args: argparse.Namespace) -> int:
 
         def read_stdin() -> None:
             c, r = conn_ref
+            # os.read on the descriptor, not sys.stdin.buffer: a daemon thread blocked inside a
+            # buffered reader aborts the interpreter at exit (Python 3.10).
+            fd = sys.stdin.fileno()
+            pending = b""
             try:
-                for raw in iter(sys.stdin.buffer.readline, b""):
-                    if closing.is_set():
+                while not closing.is_set():
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        if pending:
+                            c.ws_send(r, gun_io.Text(pending.decode("utf-8", "replace").rstrip("\r")))
                         return
-                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                    c.ws_send(r, gun_io.Text(line))
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for raw in lines:
+                        if closing.is_set():
+                            return
+                        c.ws_send(r, gun_io.Text(raw.decode("utf-8", "replace").rstrip("\r")))
             except (GunException, OSError, ValueError):
                 pass
             finally:
