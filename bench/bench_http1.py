@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import gun_io  # noqa: E402
-from gun_io import aio  # noqa: E402
+import gun_io
+from gun_io import aio
 
 
 def gun_sync(port: int, n: int) -> float:
