@@ -136,7 +136,8 @@ int64_t gun_ws_build_frame(uint8_t b0, const uint8_t *payload, size_t n, const u
 /* Websocket frame-header parsing (RFC 6455 5.2)                             */
 /* ------------------------------------------------------------------------- */
 
-int gun_ws_parse_headers(const uint8_t *p, size_t n, size_t pos, uint64_t *out, size_t max_frames)
+int gun_ws_parse_headers(const uint8_t *p, size_t n, size_t pos, size_t max_frames, uint64_t *words,
+                         uint8_t *fields)
 {
     size_t count = 0;
     int status = GUN_SCAN_OK;
@@ -182,8 +183,10 @@ int gun_ws_parse_headers(const uint8_t *p, size_t n, size_t pos, uint64_t *out, 
             status = GUN_SCAN_NEED_HEADER;
             break;
         }
-        out[2 + 2 * count] = (uint64_t)h[0] | ((uint64_t)masked << 8) | ((uint64_t)hl << 16);
-        out[3 + 2 * count] = len;
+        words[2 + count] = len;
+        fields[count] = h[0];
+        fields[max_frames + count] = (uint8_t)masked;
+        fields[2 * max_frames + count] = (uint8_t)hl;
         count++;
         if (len > (uint64_t)(avail - hl)) {
             status = GUN_SCAN_NEED_PAYLOAD;
@@ -191,8 +194,8 @@ int gun_ws_parse_headers(const uint8_t *p, size_t n, size_t pos, uint64_t *out, 
         }
         pos += hl + (size_t)len;
     }
-    out[0] = pos;
-    out[1] = count;
+    words[0] = pos;
+    words[1] = count;
     return status;
 }
 
@@ -200,8 +203,8 @@ int gun_ws_parse_headers(const uint8_t *p, size_t n, size_t pos, uint64_t *out, 
 /* HTTP/2 frame-header scanning (RFC 9113 4.1)                               */
 /* ------------------------------------------------------------------------- */
 
-int gun_h2_scan_headers(const uint8_t *p, size_t n, size_t pos, uint32_t max_frame_size,
-                        uint64_t *out, size_t max_frames)
+int gun_h2_scan_headers(const uint8_t *p, size_t n, size_t pos, uint32_t max_frame_size, size_t max_frames,
+                        uint64_t *words, uint8_t *fields)
 {
     size_t count = 0;
     int status = GUN_SCAN_OK;
@@ -223,9 +226,11 @@ int gun_h2_scan_headers(const uint8_t *p, size_t n, size_t pos, uint32_t max_fra
             status = GUN_SCAN_ERROR;
             break;
         }
-        out[2 + 2 * count] = len | ((uint64_t)h[3] << 24) | ((uint64_t)h[4] << 32);
+        words[2 + count] = len;
         /* RFC 9113 4.1: the reserved bit MUST be ignored when receiving. */
-        out[3 + 2 * count] = be32(h + 5) & 0x7fffffffu;
+        words[2 + max_frames + count] = be32(h + 5) & 0x7fffffffu;
+        fields[count] = h[3];
+        fields[max_frames + count] = h[4];
         count++;
         if (len > avail - 9) {
             status = GUN_SCAN_NEED_PAYLOAD;
@@ -233,8 +238,8 @@ int gun_h2_scan_headers(const uint8_t *p, size_t n, size_t pos, uint32_t max_fra
         }
         pos += 9 + (size_t)len;
     }
-    out[0] = pos;
-    out[1] = count;
+    words[0] = pos;
+    words[1] = count;
     return status;
 }
 

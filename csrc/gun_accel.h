@@ -49,28 +49,36 @@ int64_t gun_ws_build_frame(uint8_t b0, const uint8_t *payload, size_t n, const u
                            uint8_t *out, size_t out_len);
 
 /*
- * Parse consecutive websocket frame headers in p[pos..n) (RFC 6455 5.2).
- * out must hold 2 + 2 * max_frames words. On return:
- *   out[0] = next_pos: where the first frame not wholly in the buffer starts
- *            (the end of the last complete frame returned);
- *   out[1] = count of frames returned;
- *   out[2 + 2i]     = b0 | masked << 8 | header_len << 16 for frame i;
- *   out[2 + 2i + 1] = payload length of frame i.
+ * Parse consecutive websocket frame headers in p[pos..n) (RFC 6455 5.2), at most
+ * max_frames of them. The results are laid out column by column, so that the
+ * caller can turn each column into a Python sequence in one go:
+ *   words must hold 2 + max_frames words, fields 3 * max_frames bytes. On return
+ *   words[0] = next_pos: where the first frame not wholly in the buffer starts
+ *              (the end of the last complete frame returned);
+ *   words[1] = count: the number of frames returned;
+ *   words[2 + i]               = payload length of frame i;
+ *   fields[i]                  = its first byte (FIN, RSV1-3, opcode);
+ *   fields[max_frames + i]     = its MASK bit (0 or 1);
+ *   fields[2 * max_frames + i] = its header length (2 to 14 bytes).
  * Returns GUN_SCAN_OK, GUN_SCAN_NEED_HEADER, GUN_SCAN_NEED_PAYLOAD (the last frame
  * returned is not complete; next_pos is its start) or GUN_SCAN_ERROR (a 64-bit
  * payload length with its most significant bit set at next_pos).
  */
-int gun_ws_parse_headers(const uint8_t *p, size_t n, size_t pos, uint64_t *out, size_t max_frames);
+int gun_ws_parse_headers(const uint8_t *p, size_t n, size_t pos, size_t max_frames, uint64_t *words,
+                         uint8_t *fields);
 
 /*
- * Scan consecutive HTTP/2 frame headers in p[pos..n) (RFC 9113 4.1). Same output
- * layout and statuses as gun_ws_parse_headers, with, for frame i:
- *   out[2 + 2i]     = length | type << 24 | flags << 32;
- *   out[2 + 2i + 1] = stream identifier (reserved bit cleared).
+ * Scan consecutive HTTP/2 frame headers in p[pos..n) (RFC 9113 4.1), at most
+ * max_frames of them. Same statuses and next_pos/count as gun_ws_parse_headers;
+ * words must hold 2 + 2 * max_frames words, fields 2 * max_frames bytes:
+ *   words[2 + i]              = length of frame i;
+ *   words[2 + max_frames + i] = its stream identifier (reserved bit cleared);
+ *   fields[i]                 = its type;
+ *   fields[max_frames + i]    = its flags.
  * GUN_SCAN_ERROR: the frame at next_pos is longer than max_frame_size (RFC 9113 4.2).
  */
-int gun_h2_scan_headers(const uint8_t *p, size_t n, size_t pos, uint32_t max_frame_size,
-                        uint64_t *out, size_t max_frames);
+int gun_h2_scan_headers(const uint8_t *p, size_t n, size_t pos, uint32_t max_frame_size, size_t max_frames,
+                        uint64_t *words, uint8_t *fields);
 
 /*
  * Run the UTF-8 DFA (RFC 3629 4) over p[0..n) from state, return the new state.

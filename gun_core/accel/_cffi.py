@@ -9,6 +9,7 @@ calls the Python API and never allocates: these wrappers pass it caller-owned bu
 from __future__ import annotations
 
 import sys
+from itertools import repeat as _repeat
 from typing import Any
 
 from gun_core._accel import ffi, lib
@@ -54,7 +55,8 @@ _UTF8_REJECT: int = lib.GUN_UTF8_REJECT
 _from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
 _NULL = ffi.NULL
-_new_words = ffi.new_allocator(should_clear_after_alloc=False)
+_new = ffi.new_allocator(should_clear_after_alloc=False)
+_buffer = ffi.buffer
 
 # On CPython a ``bytes`` argument reaches C as a pointer to the object's own storage. The
 # wrappers create the result as ``bytes(n)`` (n >= 2, so a new object, never a shared
@@ -73,24 +75,34 @@ def _out(size: int) -> tuple[bytes | bytearray, Any]:
     return buf, _from_buffer(buf)
 
 
-def apply_mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
+def _apply_mask_fill(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
     """XOR ``data`` with the 4-byte websocket masking ``key``, starting at ``key[offset % 4]``."""
     if len(key) != 4:
         raise ValueError("a websocket masking key is 4 bytes (RFC 6455 5.3)")
     n = len(data)
     if n < 2:
         return bytes([data[0] ^ key[offset % 4]]) if n else b""
-    if type(key) is not bytes:
-        key = bytes(key)
-    if type(data) is not bytes:
-        data = _from_buffer(data)
-    if FILL_BYTES_IN_PLACE:
-        out = bytes(n)
+    out = bytes(n)
+    try:
         _mask(data, n, key, offset & 3, out)
-        return out
+    except TypeError:  # a bytearray or memoryview: CFFI takes bytes directly, others by from_buffer
+        _mask(_from_buffer(data), n, bytes(key), offset & 3, out)
+    return out
+
+
+def _apply_mask_copy(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
+    """Like ``_apply_mask_fill``, through a bytearray and a copy (for Pythons other than CPython)."""
+    if len(key) != 4:
+        raise ValueError("a websocket masking key is 4 bytes (RFC 6455 5.3)")
+    n = len(data)
+    if n < 2:
+        return bytes([data[0] ^ key[offset % 4]]) if n else b""
     buf = bytearray(n)
-    _mask(data, n, key, offset & 3, _from_buffer(buf))
+    _mask(_from_buffer(data), n, bytes(key), offset & 3, _from_buffer(buf))
     return bytes(buf)
+
+
+apply_mask = _apply_mask_fill if FILL_BYTES_IN_PLACE else _apply_mask_copy
 
 
 def build_ws_frame(opcode_byte: int, payload: Buffer, key: Buffer | None) -> bytes:
@@ -116,24 +128,27 @@ def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[i
     """Parse the websocket frame headers of consecutive frames in ``buf[pos:]`` (see the pure twin)."""
     n = len(buf)
     _check_scan_args(n, pos, max_frames)
-    out = _new_words("uint64_t[]", 2 + 2 * max_frames)
-    status = _ws_parse(buf if type(buf) is bytes else _from_buffer(buf), n, pos, out, max_frames)
-    next_pos: int = out[0]
-    count: int = out[1]
+    words = _new("uint64_t[]", 2 + max_frames)
+    fields = _new("uint8_t[]", 3 * max_frames)
+    status = _ws_parse(buf if type(buf) is bytes else _from_buffer(buf), n, pos, max_frames, words, fields)
+    count: int = words[1]
+    if not count:
+        return status, words[0], []
+    # Column by column (see gun_accel.h): lengths, then first bytes, MASK bits, header lengths.
+    lengths: list[int] = _unpack(words + 2, count)
+    raw = _buffer(fields)
+    b0s: bytes = raw[:count]
+    masks: bytes = raw[max_frames : max_frames + count]
+    hlens: bytes = raw[2 * max_frames : 2 * max_frames + count]
+    if not any(masks):  # no MASK bit: what a client receives from a server
+        return status, words[0], list(zip(b0s, _repeat(False), lengths, _repeat(None), hlens))
     frames: list[WsHeader] = []
-    if count:
-        words: list[int] = _unpack(out, 2 + 2 * count)
-        start = pos
-        for i in range(2, 2 + 2 * count, 2):
-            w = words[i]
-            length = words[i + 1]
-            hlen = w >> 16
-            if w & 0x100:
-                frames.append((w & 0xFF, True, length, bytes(buf[start + hlen - 4 : start + hlen]), hlen))
-            else:
-                frames.append((w & 0xFF, False, length, None, hlen))
-            start += hlen + length
-    return status, next_pos, frames
+    start = pos
+    for b0, masked, length, hlen in zip(b0s, masks, lengths, hlens, strict=True):
+        key = bytes(buf[start + hlen - 4 : start + hlen]) if masked else None
+        frames.append((b0, bool(masked), length, key, hlen))
+        start += hlen + length
+    return status, words[0], frames
 
 
 def scan_h2_headers(
@@ -144,17 +159,28 @@ def scan_h2_headers(
     _check_scan_args(n, pos, max_frames)
     if not 0 <= max_frame_size <= 0xFFFFFFFF:
         raise ValueError(f"max_frame_size must fit in 32 bits, not {max_frame_size}")
-    out = _new_words("uint64_t[]", 2 + 2 * max_frames)
-    status = _h2_scan(buf if type(buf) is bytes else _from_buffer(buf), n, pos, max_frame_size, out, max_frames)
-    next_pos: int = out[0]
-    count: int = out[1]
-    frames: list[H2Header] = []
-    if count:
-        words: list[int] = _unpack(out, 2 + 2 * count)
-        for i in range(2, 2 + 2 * count, 2):
-            w = words[i]
-            frames.append((w & 0xFFFFFF, w >> 24 & 0xFF, w >> 32, words[i + 1]))
-    return status, next_pos, frames
+    words = _new("uint64_t[]", 2 + 2 * max_frames)
+    fields = _new("uint8_t[]", 2 * max_frames)
+    src = buf if type(buf) is bytes else _from_buffer(buf)
+    status = _h2_scan(src, n, pos, max_frame_size, max_frames, words, fields)
+    count: int = words[1]
+    if not count:
+        return status, words[0], []
+    # Column by column (see gun_accel.h): lengths, stream ids; types, flags.
+    raw = _buffer(fields)
+    return (
+        status,
+        words[0],
+        list(
+            zip(
+                _unpack(words + 2, count),
+                raw[:count],
+                raw[max_frames : max_frames + count],
+                _unpack(words + 2 + max_frames, count),
+                strict=True,
+            )
+        ),
+    )
 
 
 class Utf8Validator:

@@ -116,13 +116,17 @@ def test_pip_install_without_compiler_works_in_pure_python(tmp_path: Path) -> No
         pytest.skip(f"the build requirements cannot be fetched here: {proc.stderr.strip()[-300:]}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not list((target / "gun_core").glob("_accel*"))
+    # -S: no site-packages, so nothing installed elsewhere (an editable install, say) can lend
+    # gun_core a compiled extension; only the install in `target` is seen.
     check = subprocess.run(
         [
             sys.executable,
+            "-S",
             "-c",
             "import gun_core, gun_core.accel as a\n"
             f"assert gun_core.__file__.startswith({str(target)!r}), gun_core.__file__\n"
             "assert not a.ENABLED\n"
+            "assert 'gun_core._accel' in a.IMPORT_ERROR, a.IMPORT_ERROR\n"
             "assert a.apply_mask(b'Hello', bytes.fromhex('37fa213d')) == bytes.fromhex('7f9f4d5158')\n"
             "assert a.Utf8Validator().feed('caf\\u00e9'.encode(), True)\n",
         ],

@@ -104,9 +104,14 @@ def test_c_twin_fills_fresh_bytes_or_bytearrays(c_twin: ModuleType, monkeypatch:
     CPython, a bytearray copied elsewhere), and the two paths give the same bytes."""
     key = b"\x01\x02\x03\x04"
     data = bytes(range(200))
-    results = []
+    want = (pure.apply_mask(data, key, 3), pure.build_ws_frame(0x82, data, key))
     for flag in (True, False):
         monkeypatch.setattr(c_twin, "FILL_BYTES_IN_PLACE", flag)
-        results.append((c_twin.apply_mask(data, key, 3), c_twin.build_ws_frame(0x82, data, key)))
-    assert results[0] == results[1] == (pure.apply_mask(data, key, 3), pure.build_ws_frame(0x82, data, key))
-    assert all(type(x) is bytes for pair in results for x in pair)
+        got = (c_twin.apply_mask(data, key, 3), c_twin.build_ws_frame(0x82, data, key))
+        assert got == want
+        assert all(type(x) is bytes for x in got)
+    for variant in (c_twin._apply_mask_fill, c_twin._apply_mask_copy):
+        for n in (0, 1, 2, 5, 300):
+            for kind in (bytes, bytearray, memoryview):
+                src = kind(bytearray(data[:n]))
+                assert variant(src, kind(bytearray(key)), 7) == pure.apply_mask(data[:n], key, 7)
