@@ -65,14 +65,9 @@ _buffer = ffi.buffer
 # else has seen the object yet, and its hash is not computed. Elsewhere, fill a bytearray.
 FILL_BYTES_IN_PLACE = sys.implementation.name == "cpython"
 
-
-def _out(size: int) -> tuple[bytes | bytearray, Any]:
-    """A fresh buffer of ``size`` >= 2 bytes for C to fill, and what to pass to C for it."""
-    if FILL_BYTES_IN_PLACE:
-        out = bytes(size)
-        return out, out
-    buf = bytearray(size)
-    return buf, _from_buffer(buf)
+# Buffers other than bytes reach C through ``with _from_buffer(x) as src``: the export pins
+# the buffer (a bytearray cannot be resized meanwhile) and is released on the way out, so the
+# caller may resize it right after the call. C is never told to read more than len(src).
 
 
 def _apply_mask_fill(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
@@ -86,7 +81,8 @@ def _apply_mask_fill(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
     try:
         _mask(data, n, key, offset & 3, out)
     except TypeError:  # a bytearray or memoryview: CFFI takes bytes directly, others by from_buffer
-        _mask(_from_buffer(data), n, bytes(key), offset & 3, out)
+        with _from_buffer(data) as src:
+            _mask(src, min(n, len(src)), bytes(key), offset & 3, out)
     return out
 
 
@@ -98,7 +94,8 @@ def _apply_mask_copy(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
     if n < 2:
         return bytes([data[0] ^ key[offset % 4]]) if n else b""
     buf = bytearray(n)
-    _mask(_from_buffer(data), n, bytes(key), offset & 3, _from_buffer(buf))
+    with _from_buffer(data) as src, _from_buffer(buf) as dst:
+        _mask(src, min(n, len(src)), bytes(key), offset & 3, dst)
     return bytes(buf)
 
 
@@ -109,19 +106,27 @@ def build_ws_frame(opcode_byte: int, payload: Buffer, key: Buffer | None) -> byt
     """Return one whole websocket frame: header, then the payload, masked with ``key`` (or not, for None)."""
     if not 0 <= opcode_byte <= 0xFF:
         raise ValueError(f"the first byte of a websocket frame is 0..255, not {opcode_byte}")
-    n = len(payload)
-    size = n + (2 if n <= 125 else 4 if n <= 0xFFFF else 10)
     c_key: Any = _NULL
     if key is not None:
         if len(key) != 4:
             raise ValueError("a websocket masking key is 4 bytes (RFC 6455 5.3)")
         c_key = key if type(key) is bytes else bytes(key)
-        size += 4
-    if type(payload) is not bytes:
-        payload = _from_buffer(payload)
-    out, c_out = _out(size)
-    _build(opcode_byte, payload, n, c_key, c_out, size)
-    return out if type(out) is bytes else bytes(out)
+    if type(payload) is bytes:
+        return _build_frame(opcode_byte, payload, len(payload), c_key)
+    with _from_buffer(payload) as src:
+        return _build_frame(opcode_byte, src, len(src), c_key)
+
+
+def _build_frame(opcode_byte: int, payload: Any, n: int, c_key: Any) -> bytes:
+    size = n + (2 if n <= 125 else 4 if n <= 0xFFFF else 10) + (0 if c_key is _NULL else 4)
+    if FILL_BYTES_IN_PLACE:
+        out = bytes(size)  # size >= 2
+        _build(opcode_byte, payload, n, c_key, out, size)
+        return out
+    buf = bytearray(size)
+    with _from_buffer(buf) as dst:
+        _build(opcode_byte, payload, n, c_key, dst, size)
+    return bytes(buf)
 
 
 def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[int, int, list[WsHeader]]:
@@ -130,7 +135,11 @@ def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[i
     _check_scan_args(n, pos, max_frames)
     words = _new("uint64_t[]", 2 + max_frames)
     fields = _new("uint8_t[]", 3 * max_frames)
-    status = _ws_parse(buf if type(buf) is bytes else _from_buffer(buf), n, pos, max_frames, words, fields)
+    if type(buf) is bytes:
+        status = _ws_parse(buf, n, pos, max_frames, words, fields)
+    else:
+        with _from_buffer(buf) as src:
+            status = _ws_parse(src, min(n, len(src)), pos, max_frames, words, fields)
     count: int = words[1]
     if not count:
         return status, words[0], []
@@ -161,8 +170,11 @@ def scan_h2_headers(
         raise ValueError(f"max_frame_size must fit in 32 bits, not {max_frame_size}")
     words = _new("uint64_t[]", 2 + 2 * max_frames)
     fields = _new("uint8_t[]", 2 * max_frames)
-    src = buf if type(buf) is bytes else _from_buffer(buf)
-    status = _h2_scan(src, n, pos, max_frame_size, max_frames, words, fields)
+    if type(buf) is bytes:
+        status = _h2_scan(buf, n, pos, max_frame_size, max_frames, words, fields)
+    else:
+        with _from_buffer(buf) as src:
+            status = _h2_scan(src, min(n, len(src)), pos, max_frame_size, max_frames, words, fields)
     count: int = words[1]
     if not count:
         return status, words[0], []
@@ -196,9 +208,13 @@ class Utf8Validator:
         state = self._state
         if state == _UTF8_REJECT:
             return False
-        n = len(data)
-        if n:
-            state = _utf8_feed(state, data if type(data) is bytes else _from_buffer(data), n)
+        if type(data) is bytes:
+            if data:
+                state = _utf8_feed(state, data, len(data))
+        else:
+            with _from_buffer(data) as src:
+                if len(src):
+                    state = _utf8_feed(state, src, len(src))
         if final and state != _UTF8_ACCEPT:
             state = _UTF8_REJECT  # RFC 3629 4: a message cannot end inside a character
         self._state = state
