@@ -54,13 +54,17 @@ ffibuilder.set_source(
     include_dirs=["csrc"],
     depends=["csrc/gun_accel.h", "csrc/gun_utf8_dfa.h"],
     extra_compile_args=_extra_compile_args(),
+    # The limited API (abi3) makes every call much slower: build per Python version.
+    py_limited_api=False,
     # setuptools Extension(optional=True): a compile failure warns and the pure-Python
     # twins are used; GUN_BUILD_ACCEL=yes (CI) turns that into an error.
-    # The limited API (abi3) makes every call several times slower: build per version.
-    py_limited_api=False,
     optional=os.environ.get("GUN_BUILD_ACCEL", "").lower() != "yes",
 )
 
 if __name__ == "__main__":
+    # The usual way is `python setup.py build_ext --inplace`; this builds the same module in place
+    # and removes the intermediate files it leaves next to the sources.
     os.chdir(HERE.parent)
-    ffibuilder.compile(tmpdir=".", verbose=True)
+    print(ffibuilder.compile(tmpdir=".", verbose=True))
+    for leftover in ("gun_core/_accel.c", "gun_core/_accel.o", "csrc/gun_accel.o"):
+        Path(leftover).unlink(missing_ok=True)
