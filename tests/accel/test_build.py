@@ -6,6 +6,7 @@ These run setup.py (and pip) on a copy of the project in a temporary folder, wit
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,6 +18,15 @@ import pytest
 from .conftest import ON_CI
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _needs_setuptools() -> None:
+    """Building needs setuptools in this interpreter (CI installs it)."""
+    if importlib.util.find_spec("setuptools") is None:
+        if ON_CI:
+            pytest.fail("CI=true: setuptools is not installed")
+        pytest.skip("setuptools is not installed in this interpreter")
 
 
 def project_copy(tmp_path: Path) -> Path:
