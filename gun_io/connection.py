@@ -260,15 +260,6 @@ class Connection(Engine):
     def _io_call_later(self, delay: float, fn: Callable[[], None]) -> Any:
         return self._loop.call_later(delay, fn)
 
-    def _io_wake_waiters(self) -> None:
-        mailboxes = {id(self.owner): self.owner}
-        for s in self._by_ref.values():
-            mailboxes[id(s.mailbox)] = s.mailbox
-        for m in mailboxes.values():
-            notify = getattr(m, "notify", None)
-            if notify is not None:
-                notify()
-
     # ------------------------------------------------------------------ loop side
 
     def _post_interest(self) -> None:

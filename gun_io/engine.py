@@ -241,8 +241,19 @@ class Engine:
     def _io_connect(self) -> None:
         raise NotImplementedError
 
+    def _mailboxes(self) -> list[Any]:
+        """The owner and every mailbox a live stream reports to, once each."""
+        mailboxes = {id(self.owner): self.owner}
+        for s in self._by_ref.values():
+            mailboxes[id(s.mailbox)] = s.mailbox
+        return list(mailboxes.values())
+
     def _io_wake_waiters(self) -> None:
         """Wake threads or tasks waiting on mailboxes so they see a state change."""
+        for m in self._mailboxes():
+            notify = getattr(m, "notify", None)
+            if notify is not None:
+                notify()
 
     # ------------------------------------------------------------------ helpers
 
@@ -1038,10 +1049,7 @@ class Engine:
     def flush(self, ref: StreamRef | None = None) -> None:
         """Drop every waiting message of this connection, or of one stream."""
         if ref is None:
-            mailboxes = {id(self.owner): self.owner}
-            for s in self._by_ref.values():
-                mailboxes[id(s.mailbox)] = s.mailbox
-            for m in mailboxes.values():
+            for m in self._mailboxes():
                 m.drop(lambda msg: getattr(msg, "conn", None) is self)
         else:
             self._mailbox_for(ref).drop(self._stream_match(ref))
