@@ -18,7 +18,7 @@ from typing import Any
 
 from gun_core import events as ev
 from gun_core.errors import BadOption, ConnectionDown, ConnectionFailure, Reason, StreamError, UsageError
-from gun_core.headers import HeadersIn, get_header, has_header, normalize_headers, to_bytes
+from gun_core.headers import HeadersIn, has_header, normalize_headers, to_bytes
 from gun_core.options import (
     Http1Opts,
     Http2Opts,
@@ -55,7 +55,6 @@ _OPT_KEYS = {
     "ws_opts",
 }
 _REQ_OPT_KEYS = {"reply_to", "flow", "invalid_request_headers"}
-_BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 _MAX_DEAD_REFS = 4096
 
 
@@ -1084,8 +1083,3 @@ class Engine:
 
 
 _conn_ids = itertools.count(1)
-
-
-def body_expected(method: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether a request announces a body to follow (content-length or content-type)."""
-    return get_header(headers, b"content-length") is not None or get_header(headers, b"content-type") is not None
