@@ -625,11 +625,14 @@ class Http1Protocol:
                 if r < 0:
                     break
                 pos = r
-            elif phase == _LENGTH:
+            elif phase == _LENGTH or phase == _CLOSE:
+                # content-length bodies end after _remaining bytes; close-delimited ones
+                # (_CLOSE) take everything until the connection closes.
                 s = self._inflight[0]
-                take = self._remaining
-                if end - pos < take:
-                    take = end - pos
+                sized = phase == _LENGTH
+                take = end - pos
+                if sized and self._remaining < take:
+                    take = self._remaining
                 credit = s.credit
                 if credit is not None and not s.cancelled:
                     if credit <= 0:
@@ -642,11 +645,16 @@ class Http1Protocol:
                 else:
                     chunk = bytes(work[pos : pos + take])
                 pos += take
-                left = self._remaining - take
-                self._remaining = left
+                if sized:
+                    left = self._remaining - take
+                    self._remaining = left
+                    fin = left == 0
+                else:
+                    self._remaining += take
+                    fin = False
                 if not s.cancelled:
-                    events.append(Data(s.id, left == 0, chunk))
-                if left == 0:
+                    events.append(Data(s.id, fin, chunk))
+                if fin:
                     self._complete(events)
             elif phase == _CHUNKED:
                 s = self._inflight[0]
@@ -676,24 +684,6 @@ class Http1Protocol:
                     if data and not s.cancelled:
                         events.append(Data(s.id, False, data))
                     break
-            else:  # _CLOSE: everything until the connection closes is body
-                s = self._inflight[0]
-                take = end - pos
-                credit = s.credit
-                if credit is not None and not s.cancelled:
-                    if credit <= 0:
-                        break
-                    if credit < take:
-                        take = credit
-                    s.credit = credit - take
-                if type(work) is bytes:
-                    chunk = work[pos : pos + take]
-                else:
-                    chunk = bytes(work[pos : pos + take])
-                pos += take
-                self._remaining += take
-                if not s.cancelled:
-                    events.append(Data(s.id, False, chunk))
         return pos
 
     def _head(self, work: bytes | bytearray, pos: int, end: int, events: list[Event]) -> int:
