@@ -1,0 +1,287 @@
+"""What every workload shares: the loopback servers, the alternating runner and the tables.
+
+A workload is a list of :class:`Client`: a name, a function that runs one round and
+returns a rate (or a size, for the memory workload), and what it needs installed.
+:meth:`Bench.table` runs them in alternation (A B C A B C ...) for the rounds asked,
+then prints one markdown table: the median, the spread ((max - min) / median) and, for
+each gun client, its ratio to every row (>1: gun is better, whichever way "better"
+points), followed by the targets of issue #8 for that table, met or not.
+
+A client whose package or binary is missing is shown as "not installed" and skipped;
+under CI (``CI=true``) a missing *required* tool (nginx, h2load, wrk: ``.ci/run``
+installs them) is a failure. A client that raises is shown as "failed" and makes the
+run exit non-zero (a gun client failing is a bug to report).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+HELLO = b"Hello world!\n"
+BIG_SIZE = 16 << 20
+GIG_SIZE = 1 << 30
+
+Result = float | tuple[float, str]
+
+
+def in_ci() -> bool:
+    """True under CI (env ``CI`` = ``true``/``1``/``yes``), as in ``tests/servers``."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def which(binary: str) -> str | None:
+    """The full path of ``binary`` on PATH or in the sbin folders, or None."""
+    return shutil.which(binary) or shutil.which(binary, path="/usr/local/sbin:/usr/sbin:/sbin")
+
+
+APT = {"nginx": "nginx", "h2load": "nghttp2-client", "wrk": "wrk"}
+
+
+def missing(needs: Sequence[str]) -> str | None:
+    """Why a client cannot run (``"py:module"`` or ``"bin:name"`` not found), or None."""
+    for need in needs:
+        kind, _, name = need.partition(":")
+        if kind == "py":
+            try:
+                found = importlib.util.find_spec(name) is not None
+            except ImportError:
+                found = False
+            if not found:
+                return f"not installed (pip install -e '.[bench]': {name})"
+        elif kind == "bin" and which(name) is None:
+            return f"not installed (apt install {APT.get(name, name)})"
+    return None
+
+
+@dataclass
+class Client:
+    """One contender of a table: ``fn()`` runs one round and returns its figure (and a note)."""
+
+    name: str
+    fn: Callable[[], Result]
+    needs: tuple[str, ...] = ()
+    required: bool = False  # under CI, missing is a failure (.ci/run installs it)
+
+
+@dataclass(frozen=True)
+class Target:
+    """``ours`` must reach ``factor`` x the best of ``peers`` (issue #8's target table)."""
+
+    label: str
+    ours: str
+    peers: tuple[str, ...]
+    factor: float
+
+
+@dataclass
+class Bench:
+    """The run: its settings, what failed, and every target's outcome for the summary."""
+
+    quick: bool
+    rounds: int
+    failures: list[str] = field(default_factory=list)
+    outcomes: list[tuple[str, str]] = field(default_factory=list)
+
+    def n(self, full: int, quick: int) -> int:
+        """A count: ``full`` normally, ``quick`` under ``--quick``."""
+        return quick if self.quick else full
+
+    def table(
+        self,
+        key: str,
+        title: str,
+        unit: str,
+        clients: Sequence[Client],
+        targets: Sequence[Target] = (),
+        *,
+        lower_is_better: bool = False,
+        rounds: int | None = None,
+    ) -> dict[str, float]:
+        """Run ``clients`` in alternation for the rounds, print the table, return the medians."""
+        rounds = rounds or self.rounds
+        status: dict[str, str] = {}
+        runnable: list[Client] = []
+        for c in clients:
+            why = missing(c.needs)
+            if why is None:
+                runnable.append(c)
+                continue
+            status[c.name] = why
+            if c.required and in_ci():
+                self.failures.append(f"{key}: {c.name} {why} (required under CI)")
+        values: dict[str, list[float]] = {c.name: [] for c in runnable}
+        notes: dict[str, str] = {}
+        started = time.perf_counter()
+        for _ in range(rounds):
+            for c in runnable:
+                if c.name in status:
+                    continue
+                try:
+                    got = c.fn()
+                except Exception as exc:  # report it in the table, go on with the others
+                    traceback.print_exc(file=sys.stderr)
+                    status[c.name] = f"failed: {type(exc).__name__}: {exc}".replace("|", "/")[:160]
+                    self.failures.append(f"{key}: {c.name} {status[c.name]}")
+                    continue
+                if isinstance(got, tuple):
+                    got, notes[c.name] = got
+                values[c.name].append(got)
+        medians = {name: statistics.median(v) for name, v in values.items() if v and name not in status}
+        better = "lower" if lower_is_better else "higher"
+        print(f"\n### {key}: {title}\n")
+        took = time.perf_counter() - started
+        print(f"{unit}, {better} is better; {rounds} round(s), clients alternated; {took:.1f} s\n")
+        ours = [c.name for c in clients if c.name.startswith("gun") and c.name in medians]
+        head = ["client", "median", "spread", *(f"{o} vs this" for o in ours)]
+        has_notes = bool(notes)
+        if has_notes:
+            head.append("note")
+        print("| " + " | ".join(head) + " |")
+        print("|---|" + "---:|" * (len(head) - 1 - has_notes) + ("---|" if has_notes else ""))
+        for c in clients:
+            if c.name in medians:
+                v = values[c.name]
+                med = medians[c.name]
+                spread = f"{(max(v) - min(v)) / med * 100:.0f}%" if med else "-"
+                vs = [fmt_ratio(ratio(medians, o, c.name, lower_is_better)) for o in ours]
+                cells = [c.name, fmt(med), spread, *vs]
+                if has_notes:
+                    cells.append(notes.get(c.name, ""))
+            else:
+                cells = [c.name, status.get(c.name, "no result"), *([""] * (len(head) - 2))]
+            print("| " + " | ".join(cells) + " |")
+        for t in targets:
+            outcome = judge(t, medians, lower_is_better)
+            self.outcomes.append((t.label, outcome))
+            print(f"\n- target {t.label}: {outcome}")
+        sys.stdout.flush()
+        return medians
+
+
+def ratio(medians: dict[str, float], ours: str, other: str, lower_is_better: bool) -> float:
+    """How much better ``ours`` is than ``other`` (>1: better)."""
+    a, b = medians[ours], medians[other]
+    if lower_is_better:
+        return b / a if a else float("inf")
+    return a / b if b else float("inf")
+
+
+def judge(t: Target, medians: dict[str, float], lower_is_better: bool) -> str:
+    """``met (1.27x http.client)`` / ``NOT met (...)`` / ``not measured (...)``."""
+    present = [p for p in t.peers if p in medians]
+    if t.ours not in medians or not present:
+        return f"not measured ({t.ours} or {'/'.join(t.peers)} has no result)"
+    best = max(present, key=lambda p: -medians[p] if lower_is_better else medians[p])
+    r = ratio(medians, t.ours, best, lower_is_better)
+    word = "met" if r >= t.factor else "NOT met"
+    return f"{word} ({t.ours} is {r:.2f}x {best}, target {t.factor:g}x)"
+
+
+def fmt(v: float) -> str:
+    """Three significant figures or so, thousands separated."""
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def fmt_ratio(r: float) -> str:
+    return f"{r:.2f}x"
+
+
+# -- servers ----------------------------------------------------------------------------------
+
+
+def raise_nofile(want: int = 8192) -> int:
+    """Raise the soft RLIMIT_NOFILE towards ``want`` (up to the hard limit); return the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
+class Servers:
+    """The loopback servers of the run, each started on first use and stopped at the end."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="gun-bench-"))
+        self._nginx: Any = None
+        self._ws: tuple[subprocess.Popen[str], int] | None = None
+
+    def nginx(self) -> Any:
+        """Debian's nginx (tests/servers/nginx.py's config, tuned for benchmarks, plus ``/gig``)."""
+        if self._nginx is None:
+            binary = which("nginx")
+            if binary is None:
+                raise SystemExit("nginx is not installed (apt install nginx): every HTTP workload needs it")
+            from bench.servers import BenchNginx
+            from tests.servers.certs import make_test_ca
+
+            raise_nofile()
+            server = BenchNginx(binary, self.folder / "nginx", make_test_ca(self.folder / "ca"))
+            server.start()
+            self._nginx = server
+        return self._nginx
+
+    def ws_echo(self) -> int:
+        """The port of the websocket echo server (bench/wsecho.py in a subprocess)."""
+        if self._ws is None:
+            proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "bench" / "wsecho.py")],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if not line:
+                proc.wait(5)
+                raise SystemExit("the websocket echo server (bench/wsecho.py) did not start")
+            self._ws = (proc, int(line))
+        return self._ws[1]
+
+    def stop(self) -> None:
+        if self._nginx is not None:
+            self._nginx.stop()
+            self._nginx = None
+        if self._ws is not None:
+            proc, _ = self._ws
+            assert proc.stdin is not None
+            proc.stdin.close()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            self._ws = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[list[float]]:
+    """``with timed() as t: ...`` then ``t[0]`` is the elapsed seconds."""
+    box: list[float] = []
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box.append(time.perf_counter() - start)
