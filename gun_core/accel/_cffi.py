@@ -4,10 +4,16 @@ Importing this module fails with ``ImportError`` when the extension was not buil
 ``gun_core.accel`` then falls back to ``pure``. Every function has the signature, results and
 errors of its pure twin (read the docstrings there). The C code (``csrc/gun_accel.c``) never
 calls the Python API and never allocates: these wrappers pass it caller-owned buffers.
+
+``apply_mask``, ``build_ws_frame`` and the UTF-8 step come from ``gun_core._speedups`` when it
+was built: the same C functions behind a small CPython-API module, which allocates the result
+uninitialised and fills it in one pass, in a call that costs a fraction of a CFFI crossing
+(``csrc/gun_speedups.c`` says why). Without it, the CFFI wrappers below do the same work.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from itertools import repeat as _repeat
 from typing import Any
@@ -24,6 +30,12 @@ from .pure import (
     WsHeader,
     _check_scan_args,
 )
+
+_speedups: Any
+try:
+    _speedups = importlib.import_module("gun_core._speedups")
+except ImportError:  # built without it: the CFFI wrappers below are used
+    _speedups = None
 
 __all__ = [
     "SCAN_ERROR",
@@ -100,9 +112,11 @@ def _apply_mask_copy(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
 
 
 apply_mask = _apply_mask_fill if FILL_BYTES_IN_PLACE else _apply_mask_copy
+if _speedups is not None:
+    apply_mask = _speedups.apply_mask
 
 
-def build_ws_frame(opcode_byte: int, payload: Buffer, key: Buffer | None) -> bytes:
+def _build_ws_frame_cffi(opcode_byte: int, payload: Buffer, key: Buffer | None) -> bytes:
     """Return one whole websocket frame: header, then the payload, masked with ``key`` (or not, for None)."""
     if not 0 <= opcode_byte <= 0xFF:
         raise ValueError(f"the first byte of a websocket frame is 0..255, not {opcode_byte}")
@@ -127,6 +141,9 @@ def _build_frame(opcode_byte: int, payload: Any, n: int, c_key: Any) -> bytes:
     with _from_buffer(buf) as dst:
         _build(opcode_byte, payload, n, c_key, dst, size)
     return bytes(buf)
+
+
+build_ws_frame = _build_ws_frame_cffi if _speedups is None else _speedups.build_ws_frame
 
 
 def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[int, int, list[WsHeader]]:
@@ -195,6 +212,17 @@ def scan_h2_headers(
     )
 
 
+def _utf8_step_cffi(state: int, data: Buffer) -> int:
+    """The UTF-8 DFA over ``data`` from ``state`` (``gun_utf8_feed``), through CFFI."""
+    if type(data) is bytes:
+        return _utf8_feed(state, data, len(data)) if data else state
+    with _from_buffer(data) as src:
+        return _utf8_feed(state, src, len(src)) if len(src) else state
+
+
+_utf8_step = _utf8_step_cffi if _speedups is None else _speedups.utf8_feed
+
+
 class Utf8Validator:
     """Incremental UTF-8 validation (RFC 3629 4) whose state carries across ``feed`` calls."""
 
@@ -208,13 +236,7 @@ class Utf8Validator:
         state = self._state
         if state == _UTF8_REJECT:
             return False
-        if type(data) is bytes:
-            if data:
-                state = _utf8_feed(state, data, len(data))
-        else:
-            with _from_buffer(data) as src:
-                if len(src):
-                    state = _utf8_feed(state, src, len(src))
+        state = _utf8_step(state, data)
         if final and state != _UTF8_ACCEPT:
             state = _UTF8_REJECT  # RFC 3629 4: a message cannot end inside a character
         self._state = state

@@ -69,7 +69,12 @@ def build_ext(src: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 def built_extensions(src: Path) -> list[Path]:
-    return list((src / "gun_core").glob("_accel*.so")) + list((src / "gun_core").glob("_accel*.pyd"))
+    return [
+        p
+        for name in ("_accel", "_speedups")
+        for p in (src / "gun_core").glob(f"{name}*")
+        if p.suffix in (".so", ".pyd")
+    ]
 
 
 def test_failed_build_only_warns_by_default(tmp_path: Path) -> None:
@@ -78,6 +83,7 @@ def test_failed_build_only_warns_by_default(tmp_path: Path) -> None:
     proc = build_ext(src, no_compiler_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "gun_core._accel" in proc.stdout + proc.stderr
+    assert "gun_core._speedups" in proc.stdout + proc.stderr
     assert "failed" in (proc.stdout + proc.stderr).lower()
     assert built_extensions(src) == []
 
@@ -96,6 +102,7 @@ def test_gun_build_accel_no_skips_the_extension(tmp_path: Path) -> None:
     proc = build_ext(src, no_compiler_env(tmp_path, GUN_BUILD_ACCEL="no"))
     assert proc.returncode == 0, proc.stderr
     assert "_accel" not in proc.stdout + proc.stderr
+    assert "_speedups" not in proc.stdout + proc.stderr
     assert built_extensions(src) == []
 
 
@@ -126,6 +133,7 @@ def test_pip_install_without_compiler_works_in_pure_python(tmp_path: Path) -> No
         pytest.skip(f"the build requirements cannot be fetched here: {proc.stderr.strip()[-300:]}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not list((target / "gun_core").glob("_accel*"))
+    assert not list((target / "gun_core").glob("_speedups*"))
     # -S: no site-packages, so nothing installed elsewhere (an editable install, say) can lend
     # gun_core a compiled extension; only the install in `target` is seen.
     check = subprocess.run(

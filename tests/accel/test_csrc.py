@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,37 @@ def test_generated_utf8_table_is_current() -> None:
         [sys.executable, str(CSRC / "gen_utf8_dfa.py"), "--check"], capture_output=True, timeout=60, check=False
     )
     assert proc.returncode == 0, "csrc/gun_utf8_dfa.h is stale: run python csrc/gen_utf8_dfa.py"
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O3"])
+def test_speedups_strict_warnings_build(tmp_path: Path, opt: str) -> None:
+    """csrc/gun_speedups.c (the CPython-API module) compiles without a warning under -Wall -Wextra
+    -Werror against this Python's headers, unoptimised and optimised."""
+    include = sysconfig.get_paths()["include"]
+    if not (Path(include) / "Python.h").exists():
+        reason = f"the Python headers are not installed ({include})"
+        if ON_CI:
+            pytest.fail(f"CI=true: {reason}")
+        pytest.skip(reason)
+    build = subprocess.run(
+        [
+            gcc(),
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-Wshadow",
+            opt,
+            f"-I{CSRC}",
+            f"-I{include}",
+            "-c",
+            str(CSRC / "gun_speedups.c"),
+            "-o",
+            str(tmp_path / "gun_speedups.o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    assert build.stderr == ""

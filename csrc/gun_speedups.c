@@ -1,0 +1,208 @@
+/*
+ * gun_speedups.c - gun_core._speedups: the accelerator functions whose result is a new
+ * Python object, written against the CPython API.
+ *
+ * Why this module exists next to the CFFI one (gun_core._accel): CFFI cannot hand back
+ * a Python object that C created, so a CFFI wrapper has to allocate its result in
+ * Python (zero-filled) and then cross into C, which costs a second pass over the output
+ * and a slow call. Here the result is allocated uninitialised with
+ * PyBytes_FromStringAndSize(NULL, n) and filled by the same C functions of gun_accel.c
+ * in one pass, through METH_FASTCALL calls. Only gun_core/accel/_cffi.py imports this
+ * module; when it is missing, the CFFI wrappers are used instead. Results are identical
+ * to gun_core/accel/pure.py (tests/accel prove it).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "gun_accel.h"
+
+static const char KEY_MESSAGE[] = "a websocket masking key is 4 bytes (RFC 6455 5.3)";
+
+/* Export obj's bytes into view (read-only, contiguous). */
+static int get_buffer(PyObject *obj, Py_buffer *view)
+{
+    return PyObject_GetBuffer(obj, view, PyBUF_SIMPLE);
+}
+
+/* offset % 4 as Python computes it (any int, negative or huge), or -1 with an exception. */
+static int key_offset(PyObject *obj)
+{
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow) {
+        PyObject *four = PyLong_FromLong(4);
+        PyObject *rem;
+        if (four == NULL)
+            return -1;
+        rem = PyNumber_Remainder(obj, four);
+        Py_DECREF(four);
+        if (rem == NULL)
+            return -1;
+        v = PyLong_AsLongLong(rem);
+        Py_DECREF(rem);
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+    }
+    return (int)(v & 3); /* two's complement: the same as v % 4 in Python for negatives */
+}
+
+PyDoc_STRVAR(apply_mask_doc,
+             "apply_mask(data, key, offset=0) -> bytes\n\n"
+             "XOR data with the 4-byte websocket masking key, starting at key[offset % 4] (RFC 6455 5.3).");
+
+static PyObject *sp_apply_mask(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer data, key;
+    PyObject *out = NULL;
+    int offset = 0;
+    (void)module;
+
+    if (nargs < 2 || nargs > 3) {
+        PyErr_Format(PyExc_TypeError, "apply_mask() takes 2 or 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (get_buffer(args[0], &data) < 0)
+        return NULL;
+    if (get_buffer(args[1], &key) < 0)
+        goto release_data;
+    if (key.len != 4) {
+        PyErr_SetString(PyExc_ValueError, KEY_MESSAGE);
+        goto release_key;
+    }
+    if (nargs == 3 && (offset = key_offset(args[2])) < 0)
+        goto release_key;
+    out = PyBytes_FromStringAndSize(NULL, data.len);
+    if (out != NULL && data.len > 0)
+        gun_ws_mask((const uint8_t *)data.buf, (size_t)data.len, (const uint8_t *)key.buf, (size_t)offset,
+                    (uint8_t *)PyBytes_AS_STRING(out));
+release_key:
+    PyBuffer_Release(&key);
+release_data:
+    PyBuffer_Release(&data);
+    return out;
+}
+
+PyDoc_STRVAR(build_ws_frame_doc,
+             "build_ws_frame(opcode_byte, payload, key) -> bytes\n\n"
+             "One whole websocket frame: header, then the payload masked with key (or as is for None).");
+
+static PyObject *sp_build_ws_frame(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer payload, key;
+    PyObject *out = NULL;
+    const uint8_t *key_ptr = NULL;
+    long b0;
+    size_t size;
+    (void)module;
+
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "build_ws_frame() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    b0 = PyLong_AsLong(args[0]);
+    if (b0 == -1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return NULL;
+        PyErr_Clear();
+        b0 = -1;
+    }
+    if (b0 < 0 || b0 > 0xFF) {
+        PyObject *repr = PyObject_Str(args[0]);
+        if (repr != NULL) {
+            PyErr_Format(PyExc_ValueError, "the first byte of a websocket frame is 0..255, not %U", repr);
+            Py_DECREF(repr);
+        }
+        return NULL;
+    }
+    key.obj = NULL;
+    if (args[2] != Py_None) {
+        if (get_buffer(args[2], &key) < 0)
+            return NULL;
+        if (key.len != 4) {
+            PyErr_SetString(PyExc_ValueError, KEY_MESSAGE);
+            PyBuffer_Release(&key);
+            return NULL;
+        }
+        key_ptr = (const uint8_t *)key.buf;
+    }
+    if (get_buffer(args[1], &payload) < 0)
+        goto release_key;
+    size = gun_ws_frame_size((size_t)payload.len, key_ptr != NULL);
+    if (size > (size_t)PY_SSIZE_T_MAX) {
+        PyErr_NoMemory();
+        goto release_payload;
+    }
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    if (out != NULL)
+        gun_ws_build_frame((uint8_t)b0, (const uint8_t *)payload.buf, (size_t)payload.len, key_ptr,
+                           (uint8_t *)PyBytes_AS_STRING(out), size);
+release_payload:
+    PyBuffer_Release(&payload);
+release_key:
+    if (key_ptr != NULL)
+        PyBuffer_Release(&key);
+    return out;
+}
+
+PyDoc_STRVAR(utf8_feed_doc,
+             "utf8_feed(state, data) -> int\n\n"
+             "Run the UTF-8 DFA (RFC 3629 4) over data from state; return the new state.");
+
+static PyObject *sp_utf8_feed(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer data;
+    unsigned long state;
+    (void)module;
+
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "utf8_feed() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    state = PyLong_AsUnsignedLong(args[0]);
+    if (state == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    if (state > 0xFFFFFFFFUL) {
+        PyErr_SetString(PyExc_ValueError, "a UTF-8 validator state fits in 32 bits");
+        return NULL;
+    }
+    if (get_buffer(args[1], &data) < 0)
+        return NULL;
+    if (data.len > 0)
+        state = gun_utf8_feed((uint32_t)state, (const uint8_t *)data.buf, (size_t)data.len);
+    PyBuffer_Release(&data);
+    return PyLong_FromUnsignedLong(state);
+}
+
+static PyMethodDef speedups_methods[] = {
+    {"apply_mask", (PyCFunction)(void (*)(void))sp_apply_mask, METH_FASTCALL, apply_mask_doc},
+    {"build_ws_frame", (PyCFunction)(void (*)(void))sp_build_ws_frame, METH_FASTCALL, build_ws_frame_doc},
+    {"utf8_feed", (PyCFunction)(void (*)(void))sp_utf8_feed, METH_FASTCALL, utf8_feed_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    "gun_core._speedups",
+    "Accelerator functions that return new bytes, for gun_core.accel._cffi (see csrc/gun_speedups.c).",
+    -1,
+    speedups_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    PyObject *m = PyModule_Create(&speedups_module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "UTF8_ACCEPT", GUN_UTF8_ACCEPT) < 0 ||
+        PyModule_AddIntConstant(m, "UTF8_REJECT", GUN_UTF8_REJECT) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
