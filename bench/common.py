@@ -166,10 +166,12 @@ class Bench:
             else:
                 cells = [c.name, status.get(c.name, "no result"), *([""] * (len(head) - 2))]
             print("| " + " | ".join(cells) + " |")
+        if targets:
+            print()
         for t in targets:
             outcome = judge(t, medians, lower_is_better)
             self.outcomes.append((t.label, outcome))
-            print(f"\n- target {t.label}: {outcome}")
+            print(f"- target {t.label}: {outcome}")
         sys.stdout.flush()
         return medians
 
