@@ -62,7 +62,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .accel import Utf8Validator, apply_mask
+from .accel import Utf8Validator, apply_mask, build_ws_frame
 from .errors import Reason, UsageError
 from .events import Closed, Error, Event, Ws
 from .headers import Headers
@@ -75,7 +75,6 @@ from .ws_frames import (
     FrameError,
     MaskKeys,
     Opcode,
-    build_frame,
     decode_close,
     encode_close,
     is_allowed_close_code,
@@ -589,8 +588,10 @@ class WsProtocol:
     # ------------------------------------------------------------------ bytes out
 
     def _queue(self, opcode: int, payload: bytes | bytearray | memoryview, rsv1: bool = False) -> None:
+        # One C call (with the accelerator) builds the header and the masked payload together.
         keys = self._keys
-        self._out.append(build_frame(opcode, payload, rsv1=rsv1, mask_key=None if keys is None else keys.next()))
+        b0 = opcode | (0xC0 if rsv1 else 0x80)  # FIN (one frame per message), RSV1 for deflate
+        self._out.append(build_ws_frame(b0, payload, None if keys is None else keys.next()))
 
     def data_to_send(self) -> bytes:
         """Return and forget the bytes to write now."""

@@ -2,8 +2,8 @@
 
 * :func:`parse_header` reads one frame header from a buffer at an offset. It is the
   function a C twin may replace: a module-level pure function with a fixed contract.
-* :func:`build_frame` writes one frame (header, optional mask key, payload), masking
-  through :func:`gun_core.accel.apply_mask`.
+* :func:`build_frame` writes one frame (header, optional mask key, payload) through
+  :func:`gun_core.accel.build_ws_frame`: one C call with the accelerator.
 * :class:`MaskKeys` hands out fresh random 4-byte masking keys without one system call
   per frame (RFC 6455 5.3 and 10.3: keys must be unpredictable).
 * :func:`encode_close` / :func:`decode_close` handle the Close frame body (RFC 6455 5.5.1).
@@ -19,7 +19,7 @@ import struct
 from enum import IntEnum
 from typing import NamedTuple
 
-from .accel import apply_mask
+from .accel import build_ws_frame
 
 __all__ = [
     "CLOSE_CODES_ALLOWED",
@@ -80,12 +80,6 @@ CLOSE_CODES_ALLOWED = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
 
 _U16 = struct.Struct("!H")
 _U64 = struct.Struct("!Q")
-_HDR_SMALL = struct.Struct("!BB")
-_HDR_MID = struct.Struct("!BBH")
-_HDR_BIG = struct.Struct("!BBQ")
-_HDR_SMALL_MASKED = struct.Struct("!BB4s")
-_HDR_MID_MASKED = struct.Struct("!BBH4s")
-_HDR_BIG_MASKED = struct.Struct("!BBQ4s")
 
 
 class FrameError(NamedTuple):
@@ -151,23 +145,9 @@ def build_frame(
 
     The length uses the minimal encoding (RFC 6455 5.2). ``mask_key`` must be 4 bytes.
     """
-    b0 = opcode | (0x80 if fin else 0) | (0x40 if rsv1 else 0)
-    n = len(payload)
-    if mask_key is None:
-        if n < 126:
-            header = _HDR_SMALL.pack(b0, n)
-        elif n < 65536:
-            header = _HDR_MID.pack(b0, 126, n)
-        else:
-            header = _HDR_BIG.pack(b0, 127, n)
-        return header + payload
-    if n < 126:
-        header = _HDR_SMALL_MASKED.pack(b0, 0x80 | n, mask_key)
-    elif n < 65536:
-        header = _HDR_MID_MASKED.pack(b0, 0xFE, n, mask_key)
-    else:
-        header = _HDR_BIG_MASKED.pack(b0, 0xFF, n, mask_key)
-    return header + apply_mask(payload, mask_key)
+    if mask_key is not None and len(mask_key) != 4:
+        raise ValueError("a websocket masking key is 4 bytes (RFC 6455 5.3)")
+    return build_ws_frame(opcode | (0x80 if fin else 0) | (0x40 if rsv1 else 0), payload, mask_key)
 
 
 class MaskKeys:
