@@ -38,6 +38,7 @@ BIG_SIZE = 16 << 20
 GIG_SIZE = 1 << 30
 
 Result = float | tuple[float, str]
+OURS = ("gun", "gun.aio")  # the columns of ratios
 
 
 def in_ci() -> bool:
@@ -147,7 +148,7 @@ class Bench:
         print(f"\n### {key}: {title}\n")
         took = time.perf_counter() - started
         print(f"{unit}, {better} is better; {rounds} round(s), clients alternated; {took:.1f} s\n")
-        ours = [c.name for c in clients if c.name.startswith("gun") and c.name in medians]
+        ours = [c.name for c in clients if c.name in OURS and c.name in medians]
         head = ["client", "median", "spread", *(f"{o} vs this" for o in ours)]
         has_notes = bool(notes)
         if has_notes:
