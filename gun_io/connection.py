@@ -29,6 +29,7 @@ from .transport import ALPN_REVERSE, apply_tcp_opts, make_ssl_context
 __all__ = ["Connection", "connect_socket"]
 
 _RECV = 262144
+_PUMP_HOLD = 0.002  # seconds the loop thread leaves reading to callers after a pumping wait
 
 
 def connect_socket(host: str, port: int | None, opts: ConnOpts, unix_path: str | None) -> tuple[socket.socket, str]:
@@ -136,6 +137,11 @@ class Connection(Engine):
         self._reading = True
         self._attempt = 0
         self._pumpers = 0
+        # After a pumping wait the loop thread's read interest stays off for a short while
+        # (_PUMP_HOLD), so that back-to-back waits (a request/response or echo loop) cost no
+        # selector change each; a timer in the loop thread gives reading back to the loop.
+        self._pump_hold = False
+        self._hold_timer: Any = None
         self._pump_r, self._pump_w = os.pipe()
         os.set_blocking(self._pump_r, False)
         os.set_blocking(self._pump_w, False)
@@ -277,7 +283,7 @@ class Connection(Engine):
         if sock is None:
             return
         events = 0
-        if self._reading and not self._pumpers:
+        if self._reading and not self._pumpers and not self._pump_hold:
             events |= selectors.EVENT_READ
         if self._wbuf:
             events |= selectors.EVENT_WRITE
@@ -363,6 +369,8 @@ class Connection(Engine):
                 raise Timeout(f"no message within {timeout} s")
             sock = self._sock
             if sock is None or not self._reading or self._state not in ("up", "closing"):
+                if self._pump_hold:
+                    self._release_hold()
                 try:
                     return mailbox.wait_for(match, left, wake=wake)
                 except Timeout:
@@ -372,7 +380,7 @@ class Connection(Engine):
                 continue
             with self._lock:
                 self._pumpers += 1
-                if self._pumpers == 1 and self._sock is sock:
+                if self._pumpers == 1 and not self._pump_hold and self._sock is sock:
                     self._update_interest()  # the loop thread stops reading while we do
             try:
                 # The loop thread may have delivered it before it knew we were waiting here.
@@ -400,7 +408,18 @@ class Connection(Engine):
                 with self._lock:
                     self._pumpers -= 1
                     if self._pumpers == 0 and self._sock is sock:
-                        self._update_interest()
+                        self._pump_hold = True
+                        if self._hold_timer is None:
+                            self._hold_timer = self._loop.call_later(_PUMP_HOLD, self._release_hold)
+
+    def _release_hold(self) -> None:
+        """Give reading back to the loop thread unless a caller is pumping again."""
+        with self._lock:
+            self._hold_timer = None
+            if not self._pump_hold or self._pumpers:
+                return  # the pumper that is waiting now sets the hold again when it is done
+            self._pump_hold = False
+            self._update_interest()
 
     def await_up(self, timeout: float | None = 5.0) -> str:
         """Wait for the connection to be up; return ``"http"`` or ``"http2"``."""

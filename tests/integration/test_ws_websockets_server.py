@@ -13,6 +13,7 @@ import asyncio
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from gun_io import Binary, Close, GunUpgrade, GunWs, Text
 websockets = pytest.importorskip("websockets")
 
 CLOSE_PLEASE = "close-please"
+PING_ME = "ping-me"
 
 
 @dataclass
@@ -52,6 +54,14 @@ def _serve(compression: str | None) -> Iterator[WsServer]:
                 if message == CLOSE_PLEASE:
                     await ws.close(1000, "done")
                     break
+                if message == PING_ME:  # ping, and say whether the pong came back within 1 s
+                    waiter = await ws.ping(b"are you there")
+                    try:
+                        await asyncio.wait_for(waiter, 1.0)
+                        await ws.send("pong in time")
+                    except asyncio.TimeoutError:
+                        await ws.send("pong late")
+                    continue
                 await ws.send(message)
         except websockets.exceptions.ConnectionClosedError:
             clean = False
@@ -197,3 +207,15 @@ def test_server_initiated_close(driver: Any, server: WsServer) -> None:
     assert isinstance(msg, GunWs) and msg.frame == Close(1000, "done")
     assert server.last_end() == (1000, True)
     conn.wait_closed(5)
+
+
+def test_ping_answered_while_the_caller_is_not_waiting(driver: Any, plain_server: WsServer) -> None:
+    """A server Ping that arrives while no caller waits on the connection is answered with a Pong
+    at once by the driver (RFC 6455 5.5.2): reading does not depend on a caller waiting."""
+    conn, ref, _ = upgrade(driver, plain_server, False)
+    conn.ws_send(ref, Text("warm-up"))
+    assert conn.await_(ref).frame == Text("warm-up")  # a wait that read the socket itself
+    conn.ws_send(ref, Text(PING_ME))
+    time.sleep(1.5)  # nobody waits: the driver alone must read the Ping and answer it
+    assert conn.await_(ref).frame == Text("pong in time")
+    close_cleanly(conn, ref, plain_server)
