@@ -138,10 +138,13 @@ class Mailbox(_BaseMailbox):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise Timeout(f"no message within {timeout} s")
+                    # A plain timer that resolves the future (asyncio.wait_for wraps it in a task:
+                    # several times the cost); the loop then sees the deadline has passed.
+                    timer = loop.call_later(left, _resolve, fut)
                     try:
-                        await asyncio.wait_for(fut, left)
-                    except asyncio.TimeoutError:
-                        raise Timeout(f"no message within {timeout} s") from None
+                        await fut
+                    finally:
+                        timer.cancel()
             finally:
                 with self._lock:
                     try:
