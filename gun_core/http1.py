@@ -714,6 +714,7 @@ class Http1Protocol:
         code = line[9:12]
         if not (
             (line.startswith(b"HTTP/1.1 ") or line.startswith(b"HTTP/1.0 ") or _STATUS_LINE.match(line))
+            and len(code) == 3
             and code.isdigit()
             and (len(line) == 12 or line[12] == 32)
         ):
