@@ -67,14 +67,18 @@ class Result:
 
 
 def run_target(target: str, seconds: int, extra: list[str] | None = None) -> Result:
-    """Run one target for ``seconds``; return the parsed libFuzzer summary."""
-    scratch = FUZZ / ".scratch" / target
+    """Run one target for ``seconds``; return the parsed libFuzzer summary.
+
+    ``GUN_FUZZ_WORKDIR`` moves the scratch corpora, logs and crashes out of ``fuzz/``.
+    """
+    work = Path(os.environ.get("GUN_FUZZ_WORKDIR") or FUZZ)
+    scratch = work / ".scratch" / target
     scratch.mkdir(parents=True, exist_ok=True)
     corpus = FUZZ / "corpus" / target
     corpus.mkdir(parents=True, exist_ok=True)
-    crashes = FUZZ / "crashes"
+    crashes = work / "crashes"
     crashes.mkdir(exist_ok=True)
-    log = FUZZ / ".scratch" / f"{target}.log"
+    log = work / ".scratch" / f"{target}.log"
     cmd = [
         sys.executable,
         "-m",
