@@ -167,7 +167,8 @@ def pycurl_multi(e: Endpoint, n: int, m: int) -> float:
                 if not queued:
                     break
             if done < count:
-                multi.select(1.0)
+                wait = multi.timeout()  # ms; libcurl's own timers (e.g. PIPEWAIT) need waking too
+                multi.select(1.0 if wait < 0 else min(wait, 1000) / 1000)
 
     batch(1)  # warm-up: the connection is up
     sink.seek(0)
