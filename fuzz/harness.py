@@ -26,7 +26,7 @@ def instrumented_imports() -> Iterator[None]:
     if not FUZZING:
         yield
         return
-    import atheris
+    import atheris  # type: ignore[import-untyped,unused-ignore]
 
     with atheris.instrument_imports(include=["gun_core", "hpack", "fuzz"]):
         yield
@@ -81,7 +81,7 @@ def seed(config: int, split: int, payload: bytes) -> bytes:
 
 def run_fuzzer(check: Callable[[bytes], None]) -> None:
     """The atheris entry point: libFuzzer arguments come from ``sys.argv``."""
-    import atheris
+    import atheris  # type: ignore[import-untyped,unused-ignore]
 
     def one_input(data: bytes) -> None:
         check(data)

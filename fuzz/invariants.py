@@ -342,9 +342,10 @@ class Ledger:
                 s.state = _FAILED
         elif t is SwitchProtocol:
             assert isinstance(ev, SwitchProtocol)
-            s = self.streams.get(ev.stream_id)
-            ensure(s is not None, f"switch of a stream never started: {ev!r}")
-            assert s is not None
+            switched = self.streams.get(ev.stream_id)
+            ensure(switched is not None, f"switch of a stream never started: {ev!r}")
+            assert switched is not None
+            s = switched
             if s.state == _CANCELLED:
                 # The switch concerns the whole connection: the driver must see it even for a
                 # cancelled stream (HTTP/1.1 documents "no event" for cancelled streams otherwise).
@@ -362,9 +363,10 @@ class Ledger:
             listed = list(ev.killed) + list(ev.unprocessed)
             ensure(len(set(listed)) == len(listed), f"a stream listed twice in {ev!r}")
             for sid in listed:
-                s = self.streams.get(sid)
-                ensure(s is not None, f"{ev!r} lists stream {sid}, never started")
-                assert s is not None
+                listed_stream = self.streams.get(sid)
+                ensure(listed_stream is not None, f"{ev!r} lists stream {sid}, never started")
+                assert listed_stream is not None
+                s = listed_stream
                 ensure(
                     s.state != _CANCELLED and (s.state != _DONE or (s.uploads and sid in ev.killed)),
                     f"{ev!r} lists stream {sid}, which had completed",

@@ -21,7 +21,7 @@ from fuzz.harness import Input, instrumented_imports, run_fuzzer
 with instrumented_imports():
     from hpack import Encoder
 
-    from gun_core.events import Data
+    from gun_core.events import Data, Event
     from gun_core.http2 import Http2Protocol
     from gun_core.options import Http2Opts
 
@@ -128,7 +128,7 @@ def open_streams(core: Http2Protocol, ledger: inv.Ledger, n: int, flow: int | No
     return ids
 
 
-def step(core: Http2Protocol, ledger: inv.Ledger, events: list[object], flows: bool) -> None:
+def step(core: Http2Protocol, ledger: inv.Ledger, events: list[Event], flows: bool) -> None:
     """Check a batch of events, then act as the owner: consume the data delivered."""
     ledger.feed(inv.check_events(events))
     inv.check_http2_bounds(core)

@@ -194,7 +194,7 @@ def check(data: bytes) -> None:
             if other is not kind:
                 inv.ensure(_same(parse(other(buf), pos, max_size), r), f"parse differs on {other.__name__}")
         consumed.append((length, ftype, flags, sid))
-        pos += r.used  # type: ignore[union-attr]
+        pos += r.used
     # Both scan_h2_headers twins see the same frame headers as parse did.
     for twin in (pure, C_TWIN):
         if twin is None:

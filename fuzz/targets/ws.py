@@ -83,13 +83,15 @@ def structured(payload: bytes) -> bytes:
 @contextmanager
 def pure_twins() -> Iterator[None]:
     """Run gun_core.ws on the pure-Python accelerator twins for the duration."""
-    saved = (ws_module.apply_mask, ws_module.Utf8Validator)
-    ws_module.apply_mask = pure.apply_mask  # type: ignore[assignment]
-    ws_module.Utf8Validator = pure.Utf8Validator  # type: ignore[assignment,misc]
+    names = ("apply_mask", "Utf8Validator")
+    saved = [getattr(ws_module, name) for name in names]
+    for name in names:
+        setattr(ws_module, name, getattr(pure, name))
     try:
         yield
     finally:
-        ws_module.apply_mask, ws_module.Utf8Validator = saved  # type: ignore[misc]
+        for name, value in zip(names, saved, strict=True):
+            setattr(ws_module, name, value)
 
 
 def drive(core: WsProtocol, ledger: inv.Ledger, reads: list[bytes], *, close_first: bool = False) -> list[Event]:

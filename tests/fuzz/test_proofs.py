@@ -19,6 +19,7 @@ from fuzz.invariants import InvariantError
 from fuzz.targets import accel, h2_conn, h2_frames, http1, ws
 from gun_core import http1_body, http2_frames
 from gun_core import ws as ws_module
+from gun_core.accel import pure
 from gun_core.events import Closed, Data
 from gun_core.http1 import Http1Protocol
 from gun_core.http2 import Http2Protocol
@@ -148,7 +149,7 @@ def test_twins_agree_ws_core(monkeypatch: pytest.MonkeyPatch) -> None:
         def reset(self) -> None:
             pass
 
-    monkeypatch.setattr(ws, "pure", SimpleNamespace(apply_mask=ws.pure.apply_mask, Utf8Validator=Lenient))
+    monkeypatch.setattr(ws, "pure", SimpleNamespace(apply_mask=pure.apply_mask, Utf8Validator=Lenient))
     with pytest.raises(InvariantError, match="twins disagree"):
         ws.check(data)
 
