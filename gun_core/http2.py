@@ -143,6 +143,19 @@ def _hpack_int(data: bytes, pos: int, prefix: int) -> tuple[int, int]:
     return -1, pos
 
 
+def _all_indexed(block: bytes) -> bool:
+    """Whether a field block is only indexed fields (RFC 7541 6.1), which change no table."""
+    pos = 0
+    n = len(block)
+    while pos < n:
+        if not block[pos] & 0x80:
+            return False
+        index, pos = _hpack_int(block, pos, 7)
+        if index <= 0:
+            return False
+    return True
+
+
 def _static_only_representations(block: bytes) -> list[bool] | None:
     """For a field block that refers to no dynamic-table entry and has no size update, whether
     each field representation inserts into the table (RFC 7541 6); otherwise None."""
@@ -338,6 +351,11 @@ class Http2Protocol:
         # HPACK (RFC 7541). Until our SETTINGS are acknowledged the peer may still use
         # a 4096-byte table (RFC 9113 6.5.3); after that the limit is ours.
         self._encoder = Encoder()
+        # Field lists whose block is all indexed fields: encoding them left the encoder's table
+        # unchanged, so while nothing else changes it (_encode_gen) the same list encodes to
+        # the same bytes (see _encode).
+        self._encode_cache: dict[tuple[tuple[bytes, bytes], ...], tuple[int, bytes]] = {}
+        self._encode_gen = 0
         self._decoder = Decoder(max_header_list_size=opts.max_header_list_size)
         self._decoder.max_allowed_table_size = max(4096, opts.max_decode_table_size)
         # Field blocks that use only the static table, with what they insert (see _decode).
@@ -1221,6 +1239,7 @@ class Http2Protocol:
             if ident == SettingCode.HEADER_TABLE_SIZE:
                 # RFC 7541 4.2: we may use any table size up to the peer's; keep ours small.
                 self._encoder.header_table_size = min(value, 4096)
+                self._encode_gen += 1
                 ps["header_table_size"] = value
             elif ident == SettingCode.ENABLE_PUSH:
                 if value == 1:
@@ -1479,6 +1498,22 @@ class Http2Protocol:
         waiting.insert(index, s)
         self._start_waiting(events)
 
+    def _encode(self, fields: list[tuple[bytes, bytes]]) -> bytes:
+        """HPACK-encode a field list (RFC 7541), never indexing credentials (7.1.3)."""
+        key = tuple(fields)
+        hit = self._encode_cache.get(key)
+        if hit is not None and hit[0] == self._encode_gen:
+            return hit[1]
+        block: bytes = self._encoder.encode([(n, v, True) if n in _SENSITIVE else (n, v) for n, v in fields])
+        if _all_indexed(block):
+            cache = self._encode_cache
+            if len(cache) >= _DECODE_CACHE_SIZE:
+                del cache[next(iter(cache))]
+            cache[key] = (self._encode_gen, block)
+        else:
+            self._encode_gen += 1  # the table may have changed: every remembered block is stale
+        return block
+
     def _start(self, s: Stream, events: list[Event]) -> None:
         wire = self._next_wire
         self._next_wire += 2
@@ -1487,7 +1522,7 @@ class Http2Protocol:
         self._local_open += 1
         s.send_window = self._peer_initial_window
         fields = s.pending or []
-        block = self._encoder.encode([(n, v, True) if n in _SENSITIVE else (n, v) for n, v in fields])
+        block = self._encode(fields)
         fin = s.body_fin and not s.queue
         self._out.extend(build_headers(wire, fin, block, self._peer_max_frame))
         s.local = _FIN if fin else _NOFIN

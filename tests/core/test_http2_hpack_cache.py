@@ -91,3 +91,37 @@ def test_cache_hit_replays_insertions() -> None:
     assert proto._decode(block, []) == [(b"a", b"b")]
     assert list(proto._decoder.header_table.dynamic_entries) == [(b"a", b"b"), (b"a", b"b")]
     assert proto._decode(b"\xbe\xbf", []) == [(b"a", b"b"), (b"a", b"b")]  # dynamic 62, 63
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lists=st.lists(st.lists(st.tuples(st.sampled_from(NAMES[:-1]), st.sampled_from(VALUES)), max_size=5), max_size=6),
+    order=st.lists(st.integers(0, 5), max_size=40),
+    resize_at=st.one_of(st.none(), st.integers(0, 40)),
+)
+def test_remembered_encodings_decode_to_what_was_sent(
+    lists: list[list[tuple[bytes, bytes]]], order: list[int], resize_at: int | None
+) -> None:
+    """Field lists encoded in any order (repeats answered from memory), with a table size change
+    from the peer at any point, decode with a fresh decoder to exactly the lists sent."""
+    if not lists:
+        return
+    proto = Http2Protocol(b"example.com")
+    decoder = Decoder()
+    for step, i in enumerate([*range(len(lists)), *order]):
+        if step == resize_at:
+            proto._encoder.header_table_size = 256
+            proto._encode_gen += 1
+        fields = [(b":method", b"GET"), (b":path", b"/"), *lists[i % len(lists)]]
+        block = proto._encode(fields)
+        assert [(bytes(n), bytes(v)) for n, v in decoder.decode(block, raw=True)] == fields
+
+
+def test_credentials_are_never_indexed_nor_remembered() -> None:
+    """authorization is sent as never-indexed (RFC 7541 7.1.3), so its block is not remembered."""
+    proto = Http2Protocol(b"example.com")
+    fields = [(b":method", b"GET"), (b"authorization", b"Bearer secret")]
+    first = proto._encode(fields)
+    assert proto._encode(fields) == first
+    assert tuple(fields) not in proto._encode_cache
+    assert all(n != b"authorization" for n, _ in proto._encoder.header_table.dynamic_entries)
