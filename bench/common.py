@@ -193,7 +193,8 @@ def judge(t: Target, medians: dict[str, float], lower_is_better: bool) -> str:
     best = max(present, key=lambda p: -medians[p] if lower_is_better else medians[p])
     r = ratio(medians, t.ours, best, lower_is_better)
     word = "met" if r >= t.factor else "NOT met"
-    return f"{word} ({t.ours} is {r:.2f}x {best}, target {t.factor:g}x)"
+    shown = f"{r:.3f}" if abs(r - t.factor) < 0.01 else f"{r:.2f}"  # 0.998 must not read as 1.00
+    return f"{word} ({t.ours} is {shown}x {best}, target {t.factor:g}x)"
 
 
 def fmt(v: float) -> str:
