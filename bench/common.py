@@ -15,7 +15,6 @@ run exit non-zero (a gun client failing is a bug to report).
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import resource
@@ -26,7 +25,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,14 +277,3 @@ class Servers:
                 proc.wait(5)
             self._ws = None
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def timed() -> Iterator[list[float]]:
-    """``with timed() as t: ...`` then ``t[0]`` is the elapsed seconds."""
-    box: list[float] = []
-    start = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box.append(time.perf_counter() - start)
