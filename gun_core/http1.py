@@ -751,6 +751,9 @@ class Http1Protocol:
                 for name, value in found:
                     if name == b"upgrade":
                         protocol = value
+                if not protocol.strip():
+                    self._fail("101 Switching Protocols without an Upgrade field (RFC 9110 15.2.2, 7.8)", events)
+                    return -1
                 self._switch(s, protocol.lower().decode("latin-1"), status, fields, work, pos, events)
                 return end
             self._informs += 1

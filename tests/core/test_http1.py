@@ -547,6 +547,20 @@ def test_upgrade_101_switches_protocol() -> None:
         p.request(b"GET", b"/", [], None)
 
 
+@pytest.mark.parametrize("upgrade_field", [b"", b"Upgrade:  \r\n"])
+def test_101_without_an_upgrade_field_fails_the_connection(upgrade_field: bytes) -> None:
+    """A 101 must name the protocol it switches to in Upgrade (RFC 9110 15.2.2, 7.8): without one
+    the connection fails with an error that says so, and nothing switches (found by fuzzing)."""
+    p = Http1Protocol(b"h")
+    sid = _ws_request(p)
+    p.data_to_send()
+    events = p.receive_data(b"HTTP/1.1 101 Switching Protocols\r\n" + upgrade_field + b"Connection: upgrade\r\n\r\n")
+    assert not any(isinstance(e, SwitchProtocol) for e in events)
+    closed = [e for e in events if isinstance(e, Closed)]
+    assert len(closed) == 1 and "Upgrade" in closed[0].reason.message and "15.2.2" in closed[0].reason.message
+    assert sid in closed[0].killed or any(getattr(e, "stream_id", None) == sid for e in events)
+
+
 def test_upgrade_refused_is_an_ordinary_response() -> None:
     """A non-101 answer to an upgrade request is a normal response; requests held behind it then go out."""
     p = Http1Protocol(b"h")
