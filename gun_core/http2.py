@@ -1325,9 +1325,11 @@ class Http2Protocol:
         self._goaway_code = f.error_code
         self._goaway_debug = f.debug_data[:256]
         self._closing = True
-        # RFC 9113 6.8: our streams above last-stream-id were not processed: retry-safe.
+        # RFC 9113 6.8: our streams above last-stream-id were not processed: retry-safe. One
+        # the server already answered on contradicts that: it stays, and ends as it ends (done,
+        # or killed with the connection), never offered for a retry.
         for s in sorted(self._by_wire.values(), key=lambda st: st.wire_id):
-            if not s.pushed and s.wire_id > last:
+            if not s.pushed and s.wire_id > last and s.remote is _IDLE:
                 self._unprocessed.append(s.handle)
                 self._close_stream(s, events, check_closing=False)
         self._drop_waiting()

@@ -117,6 +117,22 @@ def test_goaway_lists_unprocessed_streams_and_lets_the_others_finish() -> None:
     assert "maintenance" in c.reason.message and "6.8" in c.reason.message
 
 
+def test_goaway_never_calls_an_answered_stream_unprocessed() -> None:
+    """A stream the server already answered was processed, whatever a later GOAWAY's last stream
+    id says (RFC 9113 6.8): it is not offered for a retry; it ends as killed when the connection
+    goes (found by fuzzing)."""
+    w = connect()
+    h1 = get(w)
+    h2 = get(w)
+    w.pull()
+    events = w.feed(w.server.headers(3, [(":status", "200")]))
+    assert events == [Response(h2, False, 200, [])]
+    w.feed(w.server.goaway(1, ErrorCode.NO_ERROR))
+    (c,) = w.client.receive_data(b"")
+    assert isinstance(c, Closed)
+    assert c.unprocessed == () and set(c.killed) == {h1, h2}
+
+
 def test_goaway_with_nothing_in_progress_closes_at_once() -> None:
     """GOAWAY on an idle connection ends it right away (RFC 9113 6.8)."""
     w = connect()
