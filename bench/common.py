@@ -15,8 +15,11 @@ run exit non-zero (a gun client failing is a bug to report).
 
 from __future__ import annotations
 
+import cProfile
 import importlib.util
+import io
 import os
+import pstats
 import resource
 import shutil
 import statistics
@@ -95,6 +98,7 @@ class Bench:
 
     quick: bool
     rounds: int
+    profile: bool = False  # after each table, cProfile one more round of each gun client
     failures: list[str] = field(default_factory=list)
     outcomes: list[tuple[str, str]] = field(default_factory=list)
 
@@ -166,6 +170,10 @@ class Bench:
             else:
                 cells = [c.name, status.get(c.name, "no result"), *([""] * (len(head) - 2))]
             print("| " + " | ".join(cells) + " |")
+        if self.profile:
+            for c in runnable:
+                if c.name in OURS and c.name not in status:
+                    print_profile(key, c)
         if targets:
             print()
         for t in targets:
@@ -174,6 +182,23 @@ class Bench:
             print(f"- target {t.label}: {outcome}")
         sys.stdout.flush()
         return medians
+
+
+def print_profile(key: str, c: Client, top: int = 20) -> None:
+    """One more round of ``c`` under cProfile (the calling thread only), the top functions by own time."""
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        c.fn()
+    finally:
+        prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    print(f"\ncProfile of one more {c.name} round of {key} (this thread only; top {top} by own time):\n")
+    print("```")
+    print("\n".join(lines[-top - 2 :]))
+    print("```")
 
 
 def ratio(medians: dict[str, float], ours: str, other: str, lower_is_better: bool) -> float:
