@@ -338,10 +338,15 @@ class WsProtocol:
                 continue
             if flow and self._credit <= 0:  # type: ignore[operator]
                 break
-            header = parse_header(buf, pos)
-            if header is None:
-                break
-            b0, b1, length, start = header
+            if end - pos >= 2 and buf[pos + 1] < 126:  # unmasked, 7-bit length: a 2-byte header
+                b0 = buf[pos]
+                b1 = length = buf[pos + 1]
+                start = pos + 2
+            else:
+                header = parse_header(buf, pos)
+                if header is None:
+                    break
+                b0, b1, length, start = header
             if (b0 == 0x81 or b0 == 0x82) and b1 < fast_b1 and not self._msg_op:
                 # The common case: a whole unfragmented, uncompressed message (FIN, no RSV).
                 stop = start + length
