@@ -293,7 +293,7 @@ def test_internal_error_is_1011(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(ws_mod, "parse_header", boom)
     p = client()
-    events = feed(p, text("x"))
+    events = feed(p, text("x" * 200))  # a 16-bit length: the header goes through parse_header
     assert error_code(events) == 1011
     assert isinstance(events[0], Error) and events[0].reason.kind == "internal_error"
     [f] = sent(p)
