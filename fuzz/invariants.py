@@ -262,7 +262,8 @@ class Ledger:
 
     def start(self, sid: int, method: bytes = b"GET", *, ws: bool = False, uploads: bool = False) -> None:
         """A new stream; ``uploads``: its request body may still be going out after its response ended
-        (HTTP/2, RFC 9113 8.1), so ``Closed`` may list it in ``killed`` after its fin, as Gun does."""
+        (HTTP/2, RFC 9113 8.1), so an ``Error`` (a reset of the upload) or a ``killed`` listing in ``Closed``
+        may follow its fin, as in Gun."""
         ensure(sid not in self.streams, f"stream id {sid} returned twice")
         self.streams[sid] = _Stream(method, _WS if ws else _PENDING, uploads)
 
@@ -338,8 +339,14 @@ class Ledger:
         elif t is Error:
             assert isinstance(ev, Error)
             if ev.stream_id is not None:
-                s = self._get(ev.stream_id, ev)
-                s.state = _FAILED
+                uploading = self.streams.get(ev.stream_id)
+                if uploading is not None and uploading.uploads and uploading.state == _DONE:
+                    # The response was complete but the request body was still going out (RFC 9113
+                    # 8.1): a reset other than NO_ERROR fails the upload, after the response's fin.
+                    uploading.state = _FAILED
+                else:
+                    s = self._get(ev.stream_id, ev)
+                    s.state = _FAILED
         elif t is SwitchProtocol:
             assert isinstance(ev, SwitchProtocol)
             switched = self.streams.get(ev.stream_id)
