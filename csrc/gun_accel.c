@@ -46,6 +46,34 @@ static uint64_t be64(const uint8_t *p)
 /* Websocket masking (RFC 6455 5.3)                                          */
 /* ------------------------------------------------------------------------- */
 
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define GUN_AVX2_DISPATCH 1
+#include <immintrin.h>
+
+/* 32 bytes at a time with AVX2, picked at run time on CPUs that have it (GCC and clang
+ * build this function for AVX2 whatever the target; it only runs after the check).
+ * Returns how many bytes it masked: a multiple of 32, so the key phase is unchanged. */
+__attribute__((target("avx2"))) static size_t mask_avx2(const uint8_t *p, size_t n, uint64_t k, uint8_t *out)
+{
+    const __m256i kv = _mm256_set1_epi64x((long long)k);
+    size_t i = 0;
+    for (; n - i >= 128; i += 128) {
+        __m256i a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(p + i)), kv);
+        __m256i b = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32)), kv);
+        __m256i c = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(p + i + 64)), kv);
+        __m256i d = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(p + i + 96)), kv);
+        _mm256_storeu_si256((__m256i *)(void *)(out + i), a);
+        _mm256_storeu_si256((__m256i *)(void *)(out + i + 32), b);
+        _mm256_storeu_si256((__m256i *)(void *)(out + i + 64), c);
+        _mm256_storeu_si256((__m256i *)(void *)(out + i + 96), d);
+    }
+    for (; n - i >= 32; i += 32)
+        _mm256_storeu_si256((__m256i *)(void *)(out + i),
+                            _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(p + i)), kv));
+    return i;
+}
+#endif
+
 void gun_ws_mask(const uint8_t *p, size_t n, const uint8_t *key, size_t offset, uint8_t *out)
 {
     uint8_t kb[8];
@@ -57,9 +85,15 @@ void gun_ws_mask(const uint8_t *p, size_t n, const uint8_t *key, size_t offset, 
         kb[i] = key[(offset + i) & 3];
     memcpy(&k, kb, 8);
 
+    i = 0;
+#ifdef GUN_AVX2_DISPATCH
+    /* Up to 128 KiB (cache-resident sizes) AVX2 doubles the speed; above, the output is fresh
+     * memory whose page faults set the pace, and the 8-byte loop measured slightly faster. */
+    if (n >= 256 && n <= 131072 && __builtin_cpu_supports("avx2"))
+        i = mask_avx2(p, n, k, out);
+#endif
     /* Word at a time, four words per round: the compiler turns this into
      * vector loads, XORs and stores. */
-    i = 0;
     for (; n - i >= 32; i += 32) {
         uint64_t a = load64(p + i) ^ k;
         uint64_t b = load64(p + i + 8) ^ k;

@@ -88,6 +88,27 @@ static void test_mask(void)
             }
         }
     }
+    /* Lengths around the vector paths' thresholds and block sizes (AVX2 from 256 B up to
+     * 128 KiB, 128-byte and 32-byte blocks), against the byte-by-byte reference. */
+    {
+        static const size_t big[] = {255, 256, 257, 287, 288, 383, 384, 385, 4103, 131071, 131072, 131073, 140000};
+        size_t b;
+        for (b = 0; b < sizeof big / sizeof big[0]; b++) {
+            for (off = 0; off < 4; off++) {
+                size_t len = big[b], i;
+                uint8_t *src = malloc(len + 1), *dst = malloc(len + 1);
+                int ok = 1;
+                for (i = 0; i < len; i++)
+                    src[i + 1] = (uint8_t)rnd();
+                gun_ws_mask(src + 1, len, key, off, dst + 1); /* unaligned on purpose */
+                for (i = 0; i < len; i++)
+                    ok &= dst[i + 1] == (uint8_t)(src[i + 1] ^ key[(off + i) % 4]);
+                CHECK(ok, "mask len=%zu offset=%zu", len, off);
+                free(src);
+                free(dst);
+            }
+        }
+    }
     /* A payload split anywhere unmasks piecewise with the running offset. */
     for (n = 0; n < 50; n++) {
         size_t len = 1 + rnd() % 5000, cut = rnd() % (len + 1);
