@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -85,33 +86,23 @@ class Mailbox(_BaseMailbox):
 
     def __init__(self) -> None:
         super().__init__()
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        # (loop, future, thread id of that loop): a put from the loop's own thread resolves the
+        # future at once, from another thread through call_soon_threadsafe.
+        self._waiters: list[_Waiter] = []
 
     def put(self, msg: Any) -> None:
         """Deliver a message."""
         with self._lock:
             self._messages.append(msg)
             waiters, self._waiters = self._waiters, []
-        self._wake(waiters)
+        if waiters:
+            _wake(waiters)
 
     def notify(self) -> None:
         """Wake every waiter so it re-checks its wake condition."""
         with self._lock:
             waiters, self._waiters = self._waiters, []
-        self._wake(waiters)
-
-    @staticmethod
-    def _wake(waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]) -> None:
-        for loop, fut in waiters:
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is loop:
-                if not fut.done():
-                    fut.set_result(None)
-            else:
-                loop.call_soon_threadsafe(_resolve, fut)
+        _wake(waiters)
 
     async def receive(self, timeout: float | None = None, match: Match | None = None) -> Any:
         """Remove and return the first message (that ``match`` accepts), waiting up to ``timeout`` s."""
@@ -130,7 +121,8 @@ class Mailbox(_BaseMailbox):
                 if wake is not None and wake():
                     return None
                 fut: asyncio.Future[None] = loop.create_future()
-                self._waiters.append((loop, fut))
+                waiter = (loop, fut, threading.get_ident())
+                self._waiters.append(waiter)
             try:
                 if deadline is None:
                     await fut
@@ -146,11 +138,25 @@ class Mailbox(_BaseMailbox):
                     finally:
                         timer.cancel()
             finally:
-                with self._lock:
-                    try:
-                        self._waiters.remove((loop, fut))
-                    except ValueError:
-                        pass
+                if self._waiters:  # still registered: timed out, cancelled, or woken by wake()
+                    with self._lock:
+                        try:
+                            self._waiters.remove(waiter)
+                        except ValueError:
+                            pass
+
+
+_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]", int]
+
+
+def _wake(waiters: list[_Waiter]) -> None:
+    me = threading.get_ident()
+    for loop, fut, tid in waiters:
+        if tid == me:
+            if not fut.done():
+                fut.set_result(None)
+        else:
+            loop.call_soon_threadsafe(_resolve, fut)
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:
