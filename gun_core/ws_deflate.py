@@ -156,6 +156,31 @@ def accept_response(
     return DeflateParams(snct, cnct, smwb, cmwb)
 
 
+# DEFLATE's largest expansion: a 258-byte match from about 2 bits of input (1032:1).
+_MAX_RATIO = 1032
+
+
+def _fills_before_error(state: zlib._Decompress, data: bytes, room: int) -> bool:
+    """Whether ``state`` fed ``data`` produces ``room`` bytes before it meets the bad code.
+
+    Bisects on the prefix of ``data`` that first fails (at most log2(len) decompressions of a
+    copy); only called once, when a message already failed.
+    """
+    lo, hi = 0, len(data)  # data[:lo] decodes without error, data[:hi] fails
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        try:
+            state.copy().decompress(data[:mid], room)
+        except zlib.error:
+            hi = mid
+        else:
+            lo = mid
+    try:
+        return len(state.copy().decompress(data[:lo], room)) >= room
+    except zlib.error:  # pragma: no cover - data[:lo] decoded above
+        return False
+
+
 class Inflater:
     """Decompresses the messages received from the peer (RFC 7692 7.2.2).
 
@@ -197,7 +222,20 @@ class Inflater:
                         )
                     self._restarts += 1
                     d = self._restart()
-                out = d.decompress(data, limit + 1 - total)
+                room = limit + 1 - total
+                # zlib decodes the next code even when the output is full, so a call that fills
+                # it can fail on bad data that lies after the limit was crossed: which error
+                # wins would then depend on how the message was cut into reads. When this call
+                # could fill the output, keep a copy of the state to settle it (_first_error).
+                before = d.copy() if len(data) * _MAX_RATIO >= room else None
+                try:
+                    out = d.decompress(data, room)
+                except zlib.error as exc:
+                    if before is not None and _fills_before_error(before, data, room):
+                        return FrameError(
+                            CloseCode.MESSAGE_TOO_BIG, "the decompressed message exceeds max_message_size"
+                        )
+                    raise exc
                 if out:
                     total += len(out)
                     if total > limit:

@@ -220,3 +220,40 @@ def test_machine_uncompressed_message_still_accepted() -> None:
     """With deflate agreed, a message without RSV1 is taken as is (RFC 7692 6)."""
     p = client(deflate=DeflateParams())
     assert feed(p, text("plain")) == [Ws(SID, Text("plain"))]
+
+
+def _inflate(pieces: list[bytes], limit: int) -> bytes | int:
+    inflater = Inflater(False)
+    out = b""
+    for piece in pieces:
+        r = inflater.feed(piece, limit - len(out))
+        if isinstance(r, FrameError):
+            return int(r.code)
+        out += r
+    r = inflater.finish(limit - len(out))
+    return int(r.code) if isinstance(r, FrameError) else out + r
+
+
+@pytest.mark.parametrize("cut", [1, 7, 64, 10_000])
+def test_oversize_then_corrupt_gives_1009_however_cut(cut: int) -> None:
+    """A message whose output passes the limit before its data turns invalid fails with 1009
+    (RFC 6455 7.4.1) whether it arrives whole or in pieces: zlib decodes the bad code even
+    with the output full, so the order has to be settled (found by fuzzing)."""
+    limit = 600
+    c = zlib.compressobj(wbits=-15)
+    good = c.compress(os.urandom(limit + 1)) + c.flush(zlib.Z_SYNC_FLUSH)  # one byte too many
+    data = good + b"\xff"  # then a block header with the reserved type 3: invalid
+    with pytest.raises(zlib.error):  # zlib alone, even with max_length, reports the bad block
+        zlib.decompressobj(-15).decompress(data, limit + 1)
+    pieces = [data[i : i + cut] for i in range(0, len(data), cut)]
+    assert _inflate(pieces, limit) == 1009
+
+
+@pytest.mark.parametrize("cut", [1, 5, 10_000])
+def test_corrupt_before_the_limit_gives_1007_however_cut(cut: int) -> None:
+    """Bad data met while the output is still under the limit fails with 1007, whole or cut."""
+    c = zlib.compressobj(wbits=-15)
+    good = c.compress(b"hello ") + c.flush(zlib.Z_SYNC_FLUSH)
+    data = good[:-4] + b"\xff" * 8
+    pieces = [data[i : i + cut] for i in range(0, len(data), cut)]
+    assert _inflate(pieces, 600) == 1007
