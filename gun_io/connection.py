@@ -30,6 +30,18 @@ __all__ = ["Connection", "connect_socket"]
 
 _RECV = 262144  # bytes per read while data streams in
 _RECV_SMALL = 16384  # the reusable buffer for ordinary reads (see _read_some)
+_tls = threading.local()
+
+
+def _read_buffer() -> memoryview:
+    """This thread's reusable read buffer (shared by its connections: each read is copied out at once)."""
+    try:
+        buf: memoryview = _tls.rbuf
+    except AttributeError:
+        buf = _tls.rbuf = memoryview(bytearray(_RECV_SMALL))
+    return buf
+
+
 _PUMP_HOLD = 0.002  # seconds the loop thread leaves reading to callers after a pumping wait
 
 
@@ -143,11 +155,10 @@ class Connection(Engine):
         # selector change each; a timer in the loop thread gives reading back to the loop.
         self._pump_hold = False
         self._hold_timer: Any = None
-        # Reads go into one reusable buffer, then into bytes of the right size: a fresh
-        # 256 KiB bytes per read costs glibc an mmap, an mremap and a munmap (three system
-        # calls per message). Once a read fills the buffer, data is streaming: reads then go
-        # straight into large bytes, until one comes back short again.
-        self._rbuf = memoryview(bytearray(_RECV_SMALL))
+        # Reads go into a reusable buffer (one per thread, _read_buffer), then into bytes of
+        # the right size: a fresh 256 KiB bytes per read costs glibc an mmap, an mremap and a
+        # munmap (three system calls per message). Once a read fills the buffer, data is
+        # streaming: reads then go straight into large bytes, until one comes back short.
         self._bulk = False
         self._pump_r, self._pump_w = os.pipe()
         os.set_blocking(self._pump_r, False)
@@ -330,7 +341,7 @@ class Connection(Engine):
                     data = sock.recv(_RECV)
                     self._bulk = len(data) >= _RECV_SMALL
                 else:
-                    rbuf = self._rbuf
+                    rbuf = _read_buffer()
                     n = sock.recv_into(rbuf)
                     data = rbuf[:n].tobytes()
                     self._bulk = n == _RECV_SMALL
