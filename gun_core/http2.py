@@ -116,9 +116,16 @@ _PING_ID = struct.Struct(">4sL")
 _CONNECTION_SPECIFIC = frozenset([b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"])
 # RFC 7541 7.1.3: credentials are sent as never-indexed literals.
 _SENSITIVE = frozenset([b"authorization", b"proxy-authorization"])
-_DECODE_CACHE_SIZE = 64  # remembered field blocks per connection (see Http2Protocol._decode)
-_DECODE_CACHE_BLOCK = 2048  # the largest block remembered, in bytes
+_HPACK_CACHE_SIZE = 64  # remembered field blocks per connection and direction (_decode, _encode)
+_DECODE_CACHE_BLOCK = 2048  # the largest received block remembered, in bytes
 _STATIC_ENTRIES = 61  # RFC 7541 Appendix A
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Store in a bounded HPACK cache, forgetting the oldest entry when it is full."""
+    if len(cache) >= _HPACK_CACHE_SIZE:
+        del cache[next(iter(cache))]
+    cache[key] = value
 
 
 def _hpack_int(data: bytes, pos: int, prefix: int) -> tuple[int, int]:
@@ -1011,11 +1018,8 @@ class Http2Protocol:
         if len(key) <= _DECODE_CACHE_BLOCK:
             indexing = _static_only_representations(key)
             if indexing is not None and len(indexing) == len(fields):
-                cache = self._decode_cache
-                if len(cache) >= _DECODE_CACHE_SIZE:
-                    del cache[next(iter(cache))]  # the oldest entry
                 inserts = tuple(f for f, ins in zip(fields, indexing, strict=True) if ins)
-                cache[key] = (tuple(fields), inserts)
+                _remember(self._decode_cache, key, (tuple(fields), inserts))
         return fields
 
     def _headers_block(
@@ -1508,10 +1512,7 @@ class Http2Protocol:
             return hit[1]
         block: bytes = self._encoder.encode([(n, v, True) if n in _SENSITIVE else (n, v) for n, v in fields])
         if _all_indexed(block):
-            cache = self._encode_cache
-            if len(cache) >= _DECODE_CACHE_SIZE:
-                del cache[next(iter(cache))]
-            cache[key] = (self._encode_gen, block)
+            _remember(self._encode_cache, key, (self._encode_gen, block))
         else:
             self._encode_gen += 1  # the table may have changed: every remembered block is stale
         return block

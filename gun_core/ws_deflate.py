@@ -226,16 +226,16 @@ class Inflater:
                 # zlib decodes the next code even when the output is full, so a call that fills
                 # it can fail on bad data that lies after the limit was crossed: which error
                 # wins would then depend on how the message was cut into reads. When this call
-                # could fill the output, keep a copy of the state to settle it (_first_error).
+                # could fill the output, keep a copy of the state to settle it (_fills_before_error).
                 before = d.copy() if len(data) * _MAX_RATIO >= room else None
                 try:
                     out = d.decompress(data, room)
-                except zlib.error as exc:
+                except zlib.error:
                     if before is not None and _fills_before_error(before, data, room):
                         return FrameError(
                             CloseCode.MESSAGE_TOO_BIG, "the decompressed message exceeds max_message_size"
                         )
-                    raise exc
+                    raise
                 if out:
                     total += len(out)
                     if total > limit:

@@ -145,8 +145,6 @@ def build_frame(
 
     The length uses the minimal encoding (RFC 6455 5.2). ``mask_key`` must be 4 bytes.
     """
-    if mask_key is not None and len(mask_key) != 4:
-        raise ValueError("a websocket masking key is 4 bytes (RFC 6455 5.3)")
     return build_ws_frame(opcode | (0x80 if fin else 0) | (0x40 if rsv1 else 0), payload, mask_key)
 
 
