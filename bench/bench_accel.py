@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.workload_core import mixed_text
 from gun_core.accel import pure
 
 c_twin: Any
@@ -91,21 +92,6 @@ def report(title: str, nbytes: int, times: dict[str, float], ours: str) -> None:
 
 def human(n: int) -> str:
     return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB" if n >= 1 << 10 else f"{n} B"
-
-
-def mixed_text(size: int) -> bytes:
-    sample = (
-        "Gun for Python: HTTP/1.1, HTTP/2 & Websocket. "
-        "Größe, déjà vu, naïve café. Ελληνικά κείμενα. Русский текст. "
-        "日本語のテキストと中文文本。 한국어 텍스트. Emoji: 🙂🚀✨. "
-    ).encode()
-    data = (sample * (size // len(sample) + 1))[:size]
-    while True:  # end on a character boundary
-        try:
-            data.decode()
-            return data
-        except UnicodeDecodeError:
-            data = data[:-1]
 
 
 def main() -> None:
