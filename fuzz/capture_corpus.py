@@ -89,15 +89,25 @@ def capture_http1(port: int, label: str, out: dict[str, dict[str, bytes]]) -> No
             core = Http1Protocol(f"{HOST}:{port}".encode(), http1.OPTS)
             ledger = inv.Ledger()
             http1.open_requests(core, ledger, script, None)
-            link.send(core.data_to_send())
-            deadline = time.monotonic() + TIMEOUT
-            while not link.eof and time.monotonic() < deadline and not ledger.over and ledger.open_ids():
-                ledger.feed(core.receive_data(link.recv()))
-                link.send(core.data_to_send())
+            converse(link, core, ledger)
         finally:
             link.close()
         if link.received:
             out["http1"][f"cap-{label}-script{index}"] = seed(index, 3, bytes(link.received[:MAX_BYTES]))
+
+
+def converse(link: Link, core: Any, ledger: inv.Ledger) -> None:
+    """Send what the core wrote and feed it what the server answers, until its streams are done,
+    the server closes, or TIMEOUT passes."""
+    fed = 0
+
+    def done(events: list[Event]) -> bool:
+        nonlocal fed
+        ledger.feed(events[fed:])
+        fed = len(events)
+        return ledger.over or not ledger.open_ids()
+
+    pump(link, core, done, time.monotonic() + TIMEOUT)
 
 
 def capture_h2(port: int, label: str, out: dict[str, dict[str, bytes]]) -> None:
@@ -109,11 +119,7 @@ def capture_h2(port: int, label: str, out: dict[str, dict[str, bytes]]) -> None:
                 core = Http2Protocol(f"{HOST}:{port}".encode(), b"http", h2_conn.OPTS, enable_push=bool(push))
                 ledger = inv.Ledger()
                 h2_conn.open_streams(core, ledger, n, None)
-                link.send(core.data_to_send())
-                deadline = time.monotonic() + TIMEOUT
-                while not link.eof and time.monotonic() < deadline and not ledger.over and ledger.open_ids():
-                    ledger.feed(core.receive_data(link.recv()))
-                    link.send(core.data_to_send())
+                converse(link, core, ledger)
             finally:
                 link.close()
             if link.received:

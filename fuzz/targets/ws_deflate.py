@@ -34,23 +34,18 @@ def _message(inflater: Inflater, pieces: list[bytes], limit: int) -> bytes | int
     """Inflate one message fed in ``pieces``: its bytes, or the close code of its error."""
     out: list[bytes] = []
     size = 0
-    for piece in pieces:
-        r = inv.call(inflater.feed, piece, limit - size)
+    for piece in [*pieces, None]:  # None: the end of the message
+        if piece is None:
+            r = inv.call(inflater.finish, limit - size)
+        else:
+            r = inv.call(inflater.feed, piece, limit - size)
         if isinstance(r, FrameError):
             inv.ensure(r.code in _ERRORS and r.message, f"unexpected error {r!r}")
             return int(r.code)
-        inv.ensure(type(r) is bytes, f"feed returned {r!r}")
+        inv.ensure(type(r) is bytes, f"{'finish' if piece is None else 'feed'} returned {r!r}")
         size += len(r)
         inv.ensure(size <= limit, f"inflated {size} bytes, over the limit {limit}")
         out.append(r)
-    r = inv.call(inflater.finish, limit - size)
-    if isinstance(r, FrameError):
-        inv.ensure(r.code in _ERRORS and r.message, f"unexpected error {r!r}")
-        return int(r.code)
-    inv.ensure(type(r) is bytes, f"finish returned {r!r}")
-    size += len(r)
-    inv.ensure(size <= limit, f"inflated {size} bytes, over the limit {limit}")
-    out.append(r)
     return b"".join(out)
 
 
