@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import HOST
+from tests.servers import HOST, unavailable
 from tests.servers.certs import TestCA
 from tests.servers.h2raw import SETTINGS_ENABLE_CONNECT_PROTOCOL, H2Connection
 from tests.servers.hypercorn_app import HELLO, pattern_bytes
@@ -231,7 +231,7 @@ def test_nghttpd_with_nghttp_client(nghttpd: Any, test_ca: TestCA) -> None:
     """The reference client nghttp fetches a page from both instances."""
     nghttp = shutil.which("nghttp")
     if nghttp is None:
-        pytest.skip("nghttp (Debian nghttp2-client) not installed")
+        unavailable("nghttp (Debian nghttp2-client) not installed")
     for url in (nghttpd.url("/hello.txt", tls=False), nghttpd.url("/hello.txt", tls=True)):
         out = subprocess.run([nghttp, "-n", "-s", url], capture_output=True, timeout=30, check=False)
         # nghttp does not verify certificates; it only checks the protocol.
