@@ -79,24 +79,146 @@ __all__ = [
 ]
 
 
+_eager = threading.local()  # .pending: wake-ups to run when the data callback of a connection ends
+
+
+class _Wakeup:
+    """What a task waiting in a mailbox awaits: an asyncio future-like (Task takes any object
+    with ``_asyncio_future_blocking``) that can resume the task *now*.
+
+    An ``asyncio.Future`` resumes its task through ``call_soon``: one more pass of the event
+    loop (a poll, a handle) between a message arriving and the task seeing it. When the
+    driver's data callback hands a message to a waiting task, the task is resumed right after
+    that callback instead (see ``Connection._on_data``); every other completion (a timeout, a
+    ``put`` from elsewhere, a cancel) goes through ``call_soon`` as a Future's does.
+    """
+
+    __slots__ = ("_asyncio_future_blocking", "_callbacks", "_cancel_message", "_loop", "_result", "_state")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._state = 0  # 0 pending, 1 done, 2 cancelled
+        self._result: tuple[Any] | None = None
+        self._callbacks: list[tuple[Callable[[Any], object], Any]] = []
+        self._asyncio_future_blocking = False
+        self._cancel_message: Any = None
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def done(self) -> bool:
+        return self._state != 0
+
+    def cancelled(self) -> bool:
+        return self._state == 2
+
+    def result(self) -> tuple[Any] | None:
+        if self._state == 2:
+            raise asyncio.CancelledError(*(() if self._cancel_message is None else (self._cancel_message,)))
+        if self._state == 0:
+            raise asyncio.InvalidStateError("the wake-up has not happened yet")
+        return self._result
+
+    def exception(self) -> BaseException | None:
+        self.result()
+        return None
+
+    def add_done_callback(self, fn: Callable[[Any], object], *, context: Any = None) -> None:
+        if self._state:
+            self._loop.call_soon(fn, self, context=context)
+        else:
+            self._callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        before = len(self._callbacks)
+        self._callbacks = [(f, c) for f, c in self._callbacks if f != fn]
+        return before - len(self._callbacks)
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self._state:
+            return False
+        self._state = 2
+        self._cancel_message = msg
+        self._schedule()
+        return True
+
+    def set_result(self, result: tuple[Any] | None) -> None:
+        """Complete; the waiting task resumes in a later pass of the loop (as a Future's would)."""
+        if self._state:
+            raise asyncio.InvalidStateError("the wake-up already happened")
+        self._state = 1
+        self._result = result
+        self._schedule()
+
+    def give(self, result: tuple[Any]) -> None:
+        """Complete with a message; inside a data callback the task resumes when it ends."""
+        self._state = 1
+        self._result = result
+        pending = getattr(_eager, "pending", None)
+        if pending is None:
+            self._schedule()
+        else:
+            pending.append(self)
+
+    def _schedule(self) -> None:
+        callbacks, self._callbacks = self._callbacks, []
+        for fn, context in callbacks:
+            self._loop.call_soon(fn, self, context=context)
+
+    def _run_now(self) -> None:
+        """Resume the waiting task here (no task may be running: then as ``set_result`` does)."""
+        if asyncio.current_task(self._loop) is not None:
+            self._schedule()
+            return
+        callbacks, self._callbacks = self._callbacks, []
+        for fn, context in callbacks:
+            if context is None:
+                fn(self)
+            else:
+                context.run(fn, self)
+
+    def __await__(self) -> Any:
+        if not self._state:
+            self._asyncio_future_blocking = True
+            yield self
+        if not self._state:
+            raise RuntimeError("await wasn't used with future")
+        return self.result()
+
+    __iter__ = __await__
+
+
 class Mailbox(_BaseMailbox):
     """An asyncio mailbox: ``await receive()``; ``put`` is safe from any thread."""
 
-    __slots__ = ("_waiters",)
+    __slots__ = ("_timer", "_timer_at", "_waiters")
 
     def __init__(self) -> None:
         super().__init__()
-        # (loop, future, thread id of that loop): a put from the loop's own thread resolves the
-        # future at once, from another thread through call_soon_threadsafe.
         self._waiters: list[_Waiter] = []
+        # One deadline timer for all the waiters of one loop: a wait arms it only when it must
+        # fire sooner than it is set to (back-to-back waits with the same timeout re-arm it
+        # once per timeout, not once per message); when it fires, the waiters it finds due wake.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
 
     def put(self, msg: Any) -> None:
         """Deliver a message."""
         with self._lock:
+            waiters = self._waiters
+            if not waiters:
+                self._messages.append(msg)
+                return
+            self._waiters = []
+            if len(waiters) == 1 and not self._messages:
+                # One waiter, nothing queued before: if it wants this message and runs in this
+                # thread, give it the message itself (no queueing, no second match).
+                _, fut, tid, match, _ = waiters[0]
+                if tid == threading.get_ident() and (match is None or match(msg)) and not fut.done():
+                    fut.give((msg,))
+                    return
             self._messages.append(msg)
-            waiters, self._waiters = self._waiters, []
-        if waiters:
-            _wake(waiters)
+        _wake(waiters)
 
     def notify(self) -> None:
         """Wake every waiter so it re-checks its wake condition."""
@@ -112,7 +234,7 @@ class Mailbox(_BaseMailbox):
     async def wait_for(self, match: Match | None, timeout: float | None, wake: Callable[[], bool] | None = None) -> Any:
         """Like ``receive``, but returns ``None`` early when ``wake()`` becomes true."""
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else loop.time() + timeout
         while True:
             with self._lock:
                 found, msg = self._take(match)
@@ -120,38 +242,90 @@ class Mailbox(_BaseMailbox):
                     return msg
                 if wake is not None and wake():
                     return None
-                fut: asyncio.Future[None] = loop.create_future()
-                waiter = (loop, fut, threading.get_ident())
+                if deadline is not None and loop.time() >= deadline:
+                    raise Timeout(f"no message within {timeout} s")
+                fut = _Wakeup(loop)
+                waiter = (loop, fut, threading.get_ident(), match, deadline)
                 self._waiters.append(waiter)
+                own_timer = False
+                if deadline is not None:
+                    timer = self._timer
+                    if timer is None or self._timer_at > deadline:
+                        if timer is None or timer._loop is loop:  # type: ignore[attr-defined]
+                            if timer is not None:
+                                timer.cancel()
+                            self._timer = loop.call_at(deadline, self._expire, loop)
+                            self._timer_at = deadline
+                        else:  # the timer belongs to another loop: this wait has its own
+                            own_timer = True
             try:
-                if deadline is None:
-                    await fut
-                else:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise Timeout(f"no message within {timeout} s")
-                    # A plain timer that resolves the future (asyncio.wait_for wraps it in a task:
-                    # several times the cost); the loop then sees the deadline has passed.
-                    timer = loop.call_later(left, _resolve, fut)
+                if own_timer:
+                    assert deadline is not None
+                    handle = loop.call_at(deadline, _resolve, fut)
                     try:
-                        await fut
+                        got = await fut
                     finally:
-                        timer.cancel()
-            finally:
-                if self._waiters:  # still registered: timed out, cancelled, or woken by wake()
-                    with self._lock:
-                        try:
-                            self._waiters.remove(waiter)
-                        except ValueError:
-                            pass
+                        handle.cancel()
+                else:
+                    got = await fut
+            except BaseException:
+                self._withdraw(waiter)
+                raise
+            if got is not None:
+                return got[0]
+            if self._waiters:  # woken without a message (wake(), a deadline): no longer waiting
+                self._withdraw(waiter)
+
+    def _withdraw(self, waiter: _Waiter) -> None:
+        """Forget a waiter that stops waiting; a message handed to it goes back in front."""
+        fut = waiter[1]
+        with self._lock:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                pass
+            if not (fut.done() and not fut.cancelled()):
+                return
+            got = fut.result()
+            if got is None:
+                return
+            self._messages.appendleft(got[0])  # cancelled after the hand-off: the message stays
+            waiters, self._waiters = self._waiters, []
+        _wake(waiters)
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The deadline timer fired: wake the waiters that are due, re-arm for the next one."""
+        now = loop.time()
+        due: list[_Waiter] = []
+        with self._lock:
+            self._timer = None
+            keep: list[_Waiter] = []
+            next_at: float | None = None
+            for w in self._waiters:
+                at = w[4]
+                if w[0] is loop and at is not None:
+                    if at <= now:
+                        due.append(w)
+                        continue
+                    if next_at is None or at < next_at:
+                        next_at = at
+                keep.append(w)
+            self._waiters = keep
+            if next_at is not None:
+                self._timer = loop.call_at(next_at, self._expire, loop)
+                self._timer_at = next_at
+        for w in due:
+            _resolve(w[1])
 
 
-_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]", int]
+# (loop, future, thread id of that loop, match, deadline in loop time): a put from the loop's own
+# thread resolves the future at once, from another thread through call_soon_threadsafe.
+_Waiter = tuple[asyncio.AbstractEventLoop, _Wakeup, int, Match | None, float | None]
 
 
 def _wake(waiters: list[_Waiter]) -> None:
     me = threading.get_ident()
-    for loop, fut, tid in waiters:
+    for loop, fut, tid, _, _ in waiters:
         if tid == me:
             if not fut.done():
                 fut.set_result(None)
@@ -159,7 +333,7 @@ def _wake(waiters: list[_Waiter]) -> None:
             loop.call_soon_threadsafe(_resolve, fut)
 
 
-def _resolve(fut: asyncio.Future[None]) -> None:
+def _resolve(fut: _Wakeup) -> None:
     if not fut.done():
         fut.set_result(None)
 
@@ -305,12 +479,22 @@ class Connection(Engine):
             self._connect_failed(reason)
 
     def _on_data(self, proto: _Proto, data: bytes) -> None:
-        with self._lock:
-            if proto is not self._proto:
-                return
-            self._receive(data)
-            if not data and proto is self._proto:
-                self._transport_lost(Reason.connection("closed", "the server closed the connection"))
+        # Tasks that get a message from this read resume when it is fully handled, here,
+        # rather than one pass of the event loop later (see _Wakeup).
+        outer = getattr(_eager, "pending", None)
+        pending: list[_Wakeup] = []
+        _eager.pending = pending
+        try:
+            with self._lock:
+                if proto is not self._proto:
+                    return
+                self._receive(data)
+                if not data and proto is self._proto:
+                    self._transport_lost(Reason.connection("closed", "the server closed the connection"))
+        finally:
+            _eager.pending = outer
+        for fut in pending:
+            fut._run_now()
 
     def _on_lost(self, proto: _Proto, exc: Exception | None) -> None:
         with self._lock:
@@ -368,10 +552,8 @@ class Connection(Engine):
 
     async def await_(self, ref: StreamRef, timeout: float | None = 5.0) -> Any:
         """The next message of the stream ``ref``; errors become exceptions."""
-        if not isinstance(ref, StreamRef):
-            raise TypeError(f"await_ takes a StreamRef, not {ref!r}")
-        mailbox = self._mailbox_for(ref)
-        msg = await mailbox.wait_for(self._await_match(ref), timeout, wake=lambda: self._down_for(ref) is not None)
+        mailbox, match, wake = self._await_args(ref)
+        msg = await mailbox.wait_for(match, timeout, wake)
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
         return self._await_result(ref, msg)

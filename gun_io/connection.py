@@ -457,10 +457,8 @@ class Connection(Engine):
 
     def await_(self, ref: StreamRef, timeout: float | None = 5.0) -> Any:
         """The next message of the stream ``ref``; errors become exceptions."""
-        if not isinstance(ref, StreamRef):
-            raise TypeError(f"await_ takes a StreamRef, not {ref!r}")
-        mailbox = self._mailbox_for(ref)
-        msg = self._wait(mailbox, self._await_match(ref), timeout, lambda: self._down_for(ref) is not None)
+        mailbox, match, wake = self._await_args(ref)
+        msg = self._wait(mailbox, match, timeout, wake)
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
         return self._await_result(ref, msg)

@@ -30,6 +30,7 @@ from gun_core.options import (
     check_ws_opts,
 )
 from gun_core.protocol import CoreProtocol
+from gun_core.ws import Binary, Text
 
 from . import trace
 from .retry import RetryFun, default_retry_fun, next_retry
@@ -56,6 +57,13 @@ _OPT_KEYS = {
 }
 _REQ_OPT_KEYS = {"reply_to", "flow", "invalid_request_headers"}
 _MAX_DEAD_REFS = 4096
+
+# GunWs messages are built on the websocket hot path by setting their slots directly, as the
+# generated __init__ of the frozen dataclass does, minus the cost of its call.
+_new = object.__new__
+_set_gunws_conn = ev.GunWs.__dict__["conn"].__set__
+_set_gunws_ref = ev.GunWs.__dict__["stream_ref"].__set__
+_set_gunws_frame = ev.GunWs.__dict__["frame"].__set__
 
 
 class StreamRef:
@@ -181,6 +189,8 @@ class _Stream:
     authority: bytes = b""
     ws_core: Any = None  # the websocket core of an RFC 8441 stream, once upgraded
     ws_half_closed: bool = False
+    await_match: Any = None  # the match and wake functions of await_ for this stream, made once
+    await_wake: Any = None
 
 
 @dataclass(slots=True)
@@ -466,11 +476,20 @@ class Engine:
 
     def _handle_events(self, events: list[Any]) -> None:
         by_core = self._by_core
+        trace_on = self.opts.trace
         for e in events:
-            if self.opts.trace:
+            if trace_on:
                 self._trace("event", e)
             t = type(e)
-            if t is ev.Data:
+            if t is ev.Ws:  # first: an echo or a stream of messages is nothing else
+                s = by_core.get(e.stream_id)
+                if s is not None:
+                    msg = _new(ev.GunWs)
+                    _set_gunws_conn(msg, self)
+                    _set_gunws_ref(msg, s.ref)
+                    _set_gunws_frame(msg, e.frame)
+                    s.mailbox.put(msg)
+            elif t is ev.Data:
                 s = by_core.get(e.stream_id)
                 if s is not None:
                     if s.ws_core is not None:
@@ -498,10 +517,6 @@ class Engine:
                 if s is not None:
                     self._end_stream(e.stream_id)
                     s.mailbox.put(ev.GunTrailers(self, s.ref, e.headers))
-            elif t is ev.Ws:
-                s = by_core.get(e.stream_id)
-                if s is not None:
-                    s.mailbox.put(ev.GunWs(self, s.ref, e.frame))
             elif t is ev.Error:
                 if e.stream_id is None:
                     self._deliver(self.owner, ev.GunError(self, None, e.reason))
@@ -822,7 +837,17 @@ class Engine:
 
     def ws_send(self, ref: StreamRef, frames: Any) -> None:
         """Send one websocket frame or a list of them on an upgraded stream."""
+        t = type(frames)
         with self._lock:
+            core = self._core
+            if ref is self._ws_ref and (t is Binary or t is Text) and core is not None and not self.opts.trace:
+                # The common case, a data message on the upgraded connection: it neither starts
+                # the closing handshake nor makes events, so straight to the core and the socket.
+                core.send(frames)  # type: ignore[attr-defined]
+                out = core.data_to_send()
+                if out:
+                    self._io_write(out)
+                return
             s = self._stream_for(ref)
             if s is None or s.kind != "ws":
                 raise UsageError(f"{ref!r} is not an upgraded websocket stream")
@@ -1044,6 +1069,20 @@ class Engine:
             return sr is ref or (sr is None and type(m) is ev.GunError)
 
         return match
+
+    def _await_args(self, ref: StreamRef) -> tuple[Any, Callable[[Any], bool], Callable[[], bool]]:
+        """The mailbox, match and wake functions an ``await_`` of ``ref`` waits with."""
+        if not isinstance(ref, StreamRef):
+            raise TypeError(f"await_ takes a StreamRef, not {ref!r}")
+        s = self._by_ref.get(ref)
+        if s is None:
+            s = self._stream_for(ref)
+            if s is None:  # finished or unknown: what is left of it is in the owner's mailbox
+                return self.owner, self._await_match(ref), lambda: self._down_for(ref) is not None
+        if s.await_match is None:
+            s.await_match = self._await_match(ref)
+            s.await_wake = lambda: self._down_for(ref) is not None
+        return s.mailbox, s.await_match, s.await_wake
 
     def flush(self, ref: StreamRef | None = None) -> None:
         """Drop every waiting message of this connection, or of one stream."""

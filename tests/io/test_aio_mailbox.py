@@ -77,3 +77,111 @@ def test_match_picks_a_later_message() -> None:
         return got, await box.receive(timeout=1)
 
     assert asyncio.run(main()) == (2, 1)
+
+
+def test_message_handed_to_a_cancelled_receiver_stays_in_the_mailbox() -> None:
+    """A put hands the message to the one waiting receive; if that task is cancelled before it
+    runs, the message goes back in front of the mailbox instead of being lost."""
+
+    async def main() -> tuple[object, object, int]:
+        box = Mailbox()
+        task = asyncio.ensure_future(box.receive(timeout=5))
+        await asyncio.sleep(0)  # the receive is waiting now
+        box.put("first")  # handed to the waiting receive...
+        box.put("second")
+        task.cancel()  # ...which is cancelled before it resumes
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return await box.receive(timeout=1), await box.receive(timeout=1), len(box._waiters)
+
+    assert asyncio.run(main()) == ("first", "second", 0)
+
+
+def test_a_shorter_deadline_fires_while_a_longer_wait_goes_on() -> None:
+    """Waits share one deadline timer per mailbox: a later wait with a shorter timeout still
+    times out on time, and the longer wait keeps waiting and gets its message."""
+
+    async def main() -> tuple[float, object]:
+        box = Mailbox()
+        long_wait = asyncio.ensure_future(box.receive(timeout=10, match=lambda m: m == "long"))
+        await asyncio.sleep(0)
+        start = time.monotonic()
+        with pytest.raises(Timeout):
+            await box.receive(timeout=0.05, match=lambda m: m == "short")
+        elapsed = time.monotonic() - start
+        asyncio.get_running_loop().call_later(0.02, box.put, "long")
+        return elapsed, await long_wait
+
+    elapsed, got = asyncio.run(main())
+    assert 0.04 <= elapsed < 2.0
+    assert got == "long"
+
+
+def test_back_to_back_waits_time_out_on_time() -> None:
+    """Many waits that each get a message, then one that gets none: it still times out."""
+
+    async def main() -> float:
+        box = Mailbox()
+        loop = asyncio.get_running_loop()
+        for i in range(50):
+            loop.call_soon(box.put, i)
+            assert await box.receive(timeout=0.2) == i
+        start = time.monotonic()
+        with pytest.raises(Timeout):
+            await box.receive(timeout=0.1)
+        return time.monotonic() - start
+
+    assert 0.09 <= asyncio.run(main()) < 2.0
+
+
+def test_a_waiting_task_resumes_inside_the_data_callback() -> None:
+    """When a read completes the message a task awaits, the task has it by the time the
+    protocol's data_received returns (no extra pass of the event loop)."""
+    from gun_io import aio
+    from tests.helpers.fake_origin import FakeOrigin, read_request
+
+    def script(sock: object, index: int) -> None:
+        import socket as _socket
+
+        assert isinstance(sock, _socket.socket)
+        read_request(sock)
+        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        sock.recv(1)
+
+    class Spy(asyncio.Protocol):
+        def __init__(self, inner: asyncio.Protocol, got: list[object]) -> None:
+            self.inner, self.got = inner, got
+            self.after: list[int] = []  # len(got) after each data callback
+
+        def data_received(self, data: bytes) -> None:
+            self.inner.data_received(data)
+            self.after.append(len(self.got))
+
+        def eof_received(self) -> bool | None:
+            return self.inner.eof_received()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.inner.connection_lost(exc)
+
+    async def main() -> tuple[list[int], list[object]]:
+        with FakeOrigin(script) as origin:
+            conn = aio.open("127.0.0.1", origin.port, {"retry": 0})
+            await conn.await_up()
+            proto = conn._proto
+            assert proto is not None and proto.transport is not None
+            got: list[object] = []
+            spy = Spy(proto, got)
+            proto.transport.set_protocol(spy)
+            ref = conn.get("/")
+
+            async def waiter() -> None:
+                got.append(await conn.await_(ref))
+
+            task = asyncio.ensure_future(waiter())
+            await asyncio.wait_for(task, 5)
+            conn.close()
+            return spy.after, got
+
+    after, got = asyncio.run(main())
+    assert len(got) == 1 and getattr(got[0], "status", None) == 200
+    assert after and after[-1] == 1 and after[0] == 1  # resumed within the first data callback
