@@ -152,8 +152,11 @@ class Connection(Engine):
         self._pumpers = 0
         # After a pumping wait the loop thread's read interest stays off for a short while
         # (_PUMP_HOLD), so that back-to-back waits (a request/response or echo loop) cost no
-        # selector change each; a timer in the loop thread gives reading back to the loop.
+        # selector change each; a timer in the loop thread gives reading back to the loop once
+        # no caller has pumped for that long. While callers keep pumping, the timer re-arms
+        # itself from the loop thread: no wake-up write and no lock per wait.
         self._pump_hold = False
+        self._hold_end = 0.0  # when the last pumping wait ended (time.monotonic)
         self._hold_timer: Any = None
         # Reads go into a reusable buffer (one per thread, _read_buffer), then into bytes of
         # the right size: a fresh 256 KiB bytes per read costs glibc an mmap, an mremap and a
@@ -395,7 +398,7 @@ class Connection(Engine):
             sock = self._sock
             if sock is None or not self._reading or self._state not in ("up", "closing"):
                 if self._pump_hold:
-                    self._release_hold()
+                    self._end_hold()
                 try:
                     return mailbox.wait_for(match, left, wake=wake)
                 except Timeout:
@@ -434,17 +437,35 @@ class Connection(Engine):
                     self._pumpers -= 1
                     if self._pumpers == 0 and self._sock is sock:
                         self._pump_hold = True
+                        self._hold_end = time.monotonic()
                         if self._hold_timer is None:
-                            self._hold_timer = self._loop.call_later(_PUMP_HOLD, self._release_hold)
+                            self._hold_timer = self._loop.call_later(_PUMP_HOLD, self._hold_check)
 
-    def _release_hold(self) -> None:
-        """Give reading back to the loop thread unless a caller is pumping again."""
+    def _hold_check(self) -> None:
+        """(Loop thread.) Give reading back to the loop unless a caller pumped in the last _PUMP_HOLD."""
+        if self._pumpers or time.monotonic() - self._hold_end < _PUMP_HOLD:
+            # Still pumping: look again later. Read without the lock: at worst one more look;
+            # the handle is replaced, never cleared, so a caller does not arm a second timer.
+            self._hold_timer = self._loop.call_later(_PUMP_HOLD, self._hold_check)
+            return
         with self._lock:
+            if self._pumpers:  # a caller started pumping meanwhile
+                self._hold_timer = self._loop.call_later(_PUMP_HOLD, self._hold_check)
+                return
             self._hold_timer = None
-            if not self._pump_hold or self._pumpers:
-                return  # the pumper that is waiting now sets the hold again when it is done
-            self._pump_hold = False
-            self._update_interest()
+            if self._pump_hold:
+                self._pump_hold = False
+                self._update_interest()
+
+    def _end_hold(self) -> None:
+        """Give reading back to the loop thread now (no caller can pump this socket)."""
+        with self._lock:
+            timer, self._hold_timer = self._hold_timer, None
+            if timer is not None:
+                timer.cancel()
+            if self._pump_hold:
+                self._pump_hold = False
+                self._update_interest()
 
     def await_up(self, timeout: float | None = 5.0) -> str:
         """Wait for the connection to be up; return ``"http"`` or ``"http2"``."""

@@ -10,6 +10,7 @@ the reconnect policy. A driver subclass supplies the I/O hooks (``_io_*``).
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -58,12 +59,23 @@ _OPT_KEYS = {
 _REQ_OPT_KEYS = {"reply_to", "flow", "invalid_request_headers"}
 _MAX_DEAD_REFS = 4096
 
-# GunWs messages are built on the websocket hot path by setting their slots directly, as the
-# generated __init__ of the frozen dataclass does, minus the cost of its call.
+_BAD_TARGET = re.compile(rb"[ \r\n\x00]")  # never in a request target (RFC 9112 3.2)
+
+# The messages of the hot paths (GunWs, GunResponse, GunData) are built by setting their slots
+# directly, as the generated __init__ of the frozen dataclass does, minus the cost of its call.
 _new = object.__new__
 _set_gunws_conn = ev.GunWs.__dict__["conn"].__set__
 _set_gunws_ref = ev.GunWs.__dict__["stream_ref"].__set__
 _set_gunws_frame = ev.GunWs.__dict__["frame"].__set__
+_set_resp_conn = ev.GunResponse.__dict__["conn"].__set__
+_set_resp_ref = ev.GunResponse.__dict__["stream_ref"].__set__
+_set_resp_fin = ev.GunResponse.__dict__["fin"].__set__
+_set_resp_status = ev.GunResponse.__dict__["status"].__set__
+_set_resp_headers = ev.GunResponse.__dict__["headers"].__set__
+_set_data_conn = ev.GunData.__dict__["conn"].__set__
+_set_data_ref = ev.GunData.__dict__["stream_ref"].__set__
+_set_data_fin = ev.GunData.__dict__["fin"].__set__
+_set_data_data = ev.GunData.__dict__["data"].__set__
 
 
 class StreamRef:
@@ -484,11 +496,11 @@ class Engine:
             if t is ev.Ws:  # first: an echo or a stream of messages is nothing else
                 s = by_core.get(e.stream_id)
                 if s is not None:
-                    msg = _new(ev.GunWs)
-                    _set_gunws_conn(msg, self)
-                    _set_gunws_ref(msg, s.ref)
-                    _set_gunws_frame(msg, e.frame)
-                    s.mailbox.put(msg)
+                    wmsg = _new(ev.GunWs)
+                    _set_gunws_conn(wmsg, self)
+                    _set_gunws_ref(wmsg, s.ref)
+                    _set_gunws_frame(wmsg, e.frame)
+                    s.mailbox.put(wmsg)
             elif t is ev.Data:
                 s = by_core.get(e.stream_id)
                 if s is not None:
@@ -497,7 +509,12 @@ class Engine:
                         continue
                     if e.fin:
                         self._end_stream(e.stream_id)
-                    s.mailbox.put(ev.GunData(self, s.ref, e.fin, e.data))
+                    dmsg = _new(ev.GunData)
+                    _set_data_conn(dmsg, self)
+                    _set_data_ref(dmsg, s.ref)
+                    _set_data_fin(dmsg, e.fin)
+                    _set_data_data(dmsg, e.data)
+                    s.mailbox.put(dmsg)
             elif t is ev.Response:
                 s = by_core.get(e.stream_id)
                 if s is not None:
@@ -507,7 +524,13 @@ class Engine:
                         self._store_cookies(s, e.headers)
                     if e.fin:
                         self._end_stream(e.stream_id)
-                    s.mailbox.put(ev.GunResponse(self, s.ref, e.fin, e.status, e.headers))
+                    rmsg = _new(ev.GunResponse)
+                    _set_resp_conn(rmsg, self)
+                    _set_resp_ref(rmsg, s.ref)
+                    _set_resp_fin(rmsg, e.fin)
+                    _set_resp_status(rmsg, e.status)
+                    _set_resp_headers(rmsg, e.headers)
+                    s.mailbox.put(rmsg)
             elif t is ev.Inform:
                 s = by_core.get(e.stream_id)
                 if s is not None:
@@ -626,7 +649,7 @@ class Engine:
         ropts = _check_req_opts(opts)
         bmethod = to_bytes(method, "method").upper() if isinstance(method, str) else bytes(method)
         bpath = to_bytes(path, "path")
-        if not bpath or any(c in bpath for c in b" \r\n\x00"):
+        if not bpath or _BAD_TARGET.search(bpath):
             raise UsageError(f"invalid request path {bpath!r}")
         validate = ropts.get("invalid_request_headers") != "ignore"
         hdrs = normalize_headers(headers, validate=validate)
@@ -800,7 +823,7 @@ class Engine:
         merged["protocols"] = list(merged["protocols"])
         wsopts = check_ws_opts(merged)
         bpath = to_bytes(path, "path")
-        if not bpath or any(c in bpath for c in b" \r\n\x00"):
+        if not bpath or _BAD_TARGET.search(bpath):
             raise UsageError(f"invalid websocket path {bpath!r}")
         hdrs = normalize_headers(headers)
         with self._lock:

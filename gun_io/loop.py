@@ -60,6 +60,7 @@ class Loop:
         self._seq = itertools.count()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._ident: int | None = None  # the loop thread's ident, once it runs
         self._woken = False
         self._pid = os.getpid()
         self._interest: dict[int, tuple[int, Callable[[int], None]]] = {}
@@ -71,7 +72,7 @@ class Loop:
 
     def in_loop(self) -> bool:
         """Whether the caller runs in the loop thread."""
-        return threading.current_thread() is self._thread
+        return threading.get_ident() == self._ident
 
     def _ensure_started(self) -> None:
         if self._thread is None:
@@ -136,6 +137,7 @@ class Loop:
             self.set_interest(sock, 0, _noop)
 
     def _run(self) -> None:
+        self._ident = threading.get_ident()
         sel = self._sel
         calls = self._calls
         timers = self._timers

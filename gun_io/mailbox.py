@@ -77,17 +77,27 @@ class _BaseMailbox:
 class Mailbox(_BaseMailbox):
     """A thread-safe mailbox with blocking selective receive."""
 
-    __slots__ = ("_cond",)
+    __slots__ = ("_cond", "_sleepers")
 
     def __init__(self) -> None:
         super().__init__()
         self._cond = threading.Condition(self._lock)
+        self._sleepers = 0  # threads blocked in the condition (a pumping wait is not one of them)
 
     def put(self, msg: Any) -> None:
         """Deliver a message (from any thread)."""
-        with self._cond:
+        with self._lock:
             self._messages.append(msg)
-            self._cond.notify_all()
+            if self._sleepers:
+                self._cond.notify_all()
+
+    def _sleep(self, timeout: float | None) -> None:
+        """Block in the condition (the lock held) until a put or a notify, or ``timeout``."""
+        self._sleepers += 1
+        try:
+            self._cond.wait(timeout)
+        finally:
+            self._sleepers -= 1
 
     def receive(self, timeout: float | None = None, match: Match | None = None) -> Any:
         """Remove and return the first message (that ``match`` accepts), waiting up to ``timeout`` s.
@@ -101,12 +111,12 @@ class Mailbox(_BaseMailbox):
                 if found:
                     return msg
                 if deadline is None:
-                    self._cond.wait()
+                    self._sleep(None)
                 else:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise Timeout(f"no message within {timeout} s")
-                    self._cond.wait(left)
+                    self._sleep(left)
 
     def wait_for(self, match: Match, timeout: float | None, wake: Callable[[], bool] | None = None) -> Any:
         """Like ``receive`` but also returns ``None`` early when ``wake()`` becomes true."""
@@ -119,12 +129,12 @@ class Mailbox(_BaseMailbox):
                 if wake is not None and wake():
                     return None
                 if deadline is None:
-                    self._cond.wait(1.0 if wake is not None else None)
+                    self._sleep(1.0 if wake is not None else None)
                 else:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise Timeout(f"no message within {timeout} s")
-                    self._cond.wait(min(left, 1.0) if wake is not None else left)
+                    self._sleep(min(left, 1.0) if wake is not None else left)
 
     def notify(self) -> None:
         """Wake every waiter so it re-checks its wake condition."""
