@@ -14,6 +14,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "gun_accel.h"
 
 static const char KEY_MESSAGE[] = "a websocket masking key is 4 bytes (RFC 6455 5.3)";
@@ -175,6 +179,132 @@ static PyObject *sp_utf8_feed(PyObject *module, PyObject *const *args, Py_ssize_
     return PyLong_FromUnsignedLong(state);
 }
 
+/* Filler: a new bytes object of n bytes, exported as a writable buffer until take() hands it
+ * over. It lets a driver receive a body straight into the bytes it returns (socket.recv_into a
+ * memoryview of the Filler), with no copy at the end. The bytes object is seen by no one but
+ * the Filler until take(), which refuses while a view is open, so it is complete and never
+ * changes once anyone holds it. */
+#define FILLER_HUGE_PAGE ((uintptr_t)2 << 20)
+#define FILLER_HUGE_MIN ((Py_ssize_t)4 << 20)
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *bytes; /* NULL once taken */
+    Py_ssize_t exports;
+} FillerObject;
+
+static PyObject *filler_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    Py_ssize_t n;
+    FillerObject *self;
+    static char *kwlist[] = {"size", NULL};
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "n:Filler", kwlist, &n))
+        return NULL;
+    /* bytes of length 0 and 1 are shared singletons: never write into those. */
+    if (n < 2) {
+        PyErr_Format(PyExc_ValueError, "a Filler holds at least 2 bytes, not %zd", n);
+        return NULL;
+    }
+    self = (FillerObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->bytes = PyBytes_FromStringAndSize(NULL, n);
+    if (self->bytes == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->exports = 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* A large body is written once, front to back, into fresh pages: ask for transparent huge
+     * pages over the 2 MiB-aligned middle of it (one page fault per 2 MiB instead of 512).
+     * Only a hint: where the kernel does not take it, nothing changes. */
+    if (n >= FILLER_HUGE_MIN) {
+        uintptr_t start = (uintptr_t)PyBytes_AS_STRING(self->bytes);
+        uintptr_t first = (start + FILLER_HUGE_PAGE - 1) & ~(uintptr_t)(FILLER_HUGE_PAGE - 1);
+        uintptr_t last = (start + (uintptr_t)n) & ~(uintptr_t)(FILLER_HUGE_PAGE - 1);
+        if (last > first)
+            (void)madvise((void *)first, (size_t)(last - first), MADV_HUGEPAGE);
+    }
+#endif
+    return (PyObject *)self;
+}
+
+static void filler_dealloc(FillerObject *self)
+{
+    Py_XDECREF(self->bytes);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int filler_getbuffer(FillerObject *self, Py_buffer *view, int flags)
+{
+    if (self->bytes == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the Filler's bytes were taken");
+        view->obj = NULL;
+        return -1;
+    }
+    if (PyBuffer_FillInfo(view, (PyObject *)self, PyBytes_AS_STRING(self->bytes), PyBytes_GET_SIZE(self->bytes), 0,
+                          flags) < 0)
+        return -1;
+    self->exports++;
+    return 0;
+}
+
+static void filler_releasebuffer(FillerObject *self, Py_buffer *view)
+{
+    (void)view;
+    self->exports--;
+}
+
+static PyObject *filler_take(FillerObject *self, PyObject *unused)
+{
+    PyObject *out;
+    (void)unused;
+    if (self->exports > 0) {
+        PyErr_SetString(PyExc_BufferError, "a view of the Filler is still open: release it before take()");
+        return NULL;
+    }
+    if (self->bytes == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the Filler's bytes were already taken");
+        return NULL;
+    }
+    out = self->bytes;
+    self->bytes = NULL;
+    return out;
+}
+
+static Py_ssize_t filler_len(FillerObject *self)
+{
+    return self->bytes == NULL ? 0 : PyBytes_GET_SIZE(self->bytes);
+}
+
+static PyBufferProcs filler_as_buffer = {
+    .bf_getbuffer = (getbufferproc)filler_getbuffer,
+    .bf_releasebuffer = (releasebufferproc)filler_releasebuffer,
+};
+
+static PySequenceMethods filler_as_sequence = {
+    .sq_length = (lenfunc)filler_len,
+};
+
+static PyMethodDef filler_methods[] = {
+    {"take", (PyCFunction)filler_take, METH_NOARGS,
+     "take() -> bytes\n\nThe filled bytes (no copy); no view may be open, and the Filler is empty after."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject FillerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "gun_core._speedups.Filler",
+    .tp_basicsize = sizeof(FillerObject),
+    .tp_dealloc = (destructor)filler_dealloc,
+    .tp_as_sequence = &filler_as_sequence,
+    .tp_as_buffer = &filler_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Filler(size): size new bytes to write through a memoryview, then take() without a copy.",
+    .tp_methods = filler_methods,
+    .tp_new = filler_new,
+};
+
 static PyMethodDef speedups_methods[] = {
     {"apply_mask", (PyCFunction)(void (*)(void))sp_apply_mask, METH_FASTCALL, apply_mask_doc},
     {"build_ws_frame", (PyCFunction)(void (*)(void))sp_build_ws_frame, METH_FASTCALL, build_ws_frame_doc},
@@ -199,6 +329,16 @@ PyMODINIT_FUNC PyInit__speedups(void)
     PyObject *m = PyModule_Create(&speedups_module);
     if (m == NULL)
         return NULL;
+    if (PyType_Ready(&FillerType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&FillerType);
+    if (PyModule_AddObject(m, "Filler", (PyObject *)&FillerType) < 0) {
+        Py_DECREF(&FillerType);
+        Py_DECREF(m);
+        return NULL;
+    }
     if (PyModule_AddIntConstant(m, "UTF8_ACCEPT", GUN_UTF8_ACCEPT) < 0 ||
         PyModule_AddIntConstant(m, "UTF8_REJECT", GUN_UTF8_REJECT) < 0) {
         Py_DECREF(m);

@@ -516,6 +516,39 @@ class Http1Protocol:
             self._resume(events)
         return events
 
+    def body_to_read(self, stream_id: int) -> int:
+        """How many body bytes of ``stream_id`` the driver may read from the transport itself.
+
+        Non-zero only while the response of ``stream_id`` is in the middle of a content-length
+        body with nothing buffered, no ``flow`` credit and no cancel: then the next bytes of the
+        connection are exactly that many body bytes. A driver that reads some of them straight
+        into their final place reports them with :meth:`body_read` instead of
+        ``receive_data`` (no ``Data`` event is made for them).
+        """
+        if self._phase != _LENGTH or self._closed or self._paused or self._rb:
+            return 0
+        s = self._inflight[0]
+        if s.id != stream_id or s.credit is not None or s.cancelled:
+            return 0
+        return self._remaining
+
+    def body_read(self, stream_id: int, n: int) -> list[Event]:
+        """The driver read ``n`` body bytes of ``stream_id`` itself (at most :meth:`body_to_read`).
+
+        Returns the events of the response's end once its last byte is read (the connection
+        closing when it may not be reused), else ``[]``. Raises :class:`UsageError` when the
+        bytes were not the driver's to read.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise UsageError(f"body_read takes a byte count, not {n!r}")
+        if n > self.body_to_read(stream_id):
+            raise UsageError(f"{n} bytes of stream {stream_id} are not for the driver to read")
+        events: list[Event] = []
+        self._remaining -= n
+        if n and not self._remaining:
+            self._complete(events)
+        return events
+
     def keepalive(self) -> list[Event]:
         """When no request is in flight, send an empty line (RFC 9112 2.2 lets servers skip it)."""
         if not self._closed and not self._inflight:

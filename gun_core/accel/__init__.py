@@ -23,6 +23,7 @@ __all__ = [
     "SCAN_NEED_HEADER",
     "SCAN_NEED_PAYLOAD",
     "SCAN_OK",
+    "Filler",
     "H2Header",
     "Utf8Validator",
     "WsHeader",
@@ -36,7 +37,7 @@ ENABLED = False
 IMPORT_ERROR: str | None = None
 
 if TYPE_CHECKING:
-    from .pure import Utf8Validator, apply_mask, build_ws_frame, parse_ws_headers, scan_h2_headers
+    from .pure import Filler, Utf8Validator, apply_mask, build_ws_frame, parse_ws_headers, scan_h2_headers
 else:
     _impl = pure
     if os.environ.get("GUN_NO_ACCEL", "").strip().lower() in ("1", "yes", "true"):
@@ -54,3 +55,4 @@ else:
     parse_ws_headers = _impl.parse_ws_headers
     scan_h2_headers = _impl.scan_h2_headers
     Utf8Validator = _impl.Utf8Validator
+    Filler = _impl.Filler

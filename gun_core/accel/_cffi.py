@@ -30,6 +30,7 @@ from .pure import (
     WsHeader,
     _check_scan_args,
 )
+from .pure import Filler as _PureFiller
 
 _speedups: Any
 try:
@@ -42,6 +43,7 @@ __all__ = [
     "SCAN_NEED_HEADER",
     "SCAN_NEED_PAYLOAD",
     "SCAN_OK",
+    "Filler",
     "Utf8Validator",
     "apply_mask",
     "build_ws_frame",
@@ -144,6 +146,7 @@ def _build_frame(opcode_byte: int, payload: Any, n: int, c_key: Any) -> bytes:
 
 
 build_ws_frame = _build_ws_frame_cffi if _speedups is None else _speedups.build_ws_frame
+Filler = _PureFiller if _speedups is None else _speedups.Filler
 
 
 def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[int, int, list[WsHeader]]:

@@ -20,6 +20,7 @@ __all__ = [
     "SCAN_NEED_PAYLOAD",
     "SCAN_OK",
     "Buffer",
+    "Filler",
     "H2Header",
     "Utf8Validator",
     "WsHeader",
@@ -56,6 +57,34 @@ def _xor_table(k: int) -> bytes:
     if table is None:
         table = _XOR_TABLES[k] = bytes(i ^ k for i in range(256))
     return table
+
+
+class Filler(bytearray):
+    """``size`` new bytes to write through a ``memoryview``, then :meth:`take` as ``bytes``.
+
+    What a driver receives a body into (``socket.recv_into``). The C twin (built with the
+    accelerator) exports a new ``bytes`` object itself, so its ``take`` makes no copy; this one
+    is a ``bytearray`` and copies once. Both refuse ``take`` while a view is
+    open, and are empty after it.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 2:
+            raise ValueError(f"a Filler holds at least 2 bytes, not {size}")
+        super().__init__(size)
+
+    def take(self) -> bytes:
+        """The bytes written; no view may be open."""
+        if not self:
+            raise ValueError("the Filler's bytes were already taken")
+        try:
+            self.append(0)  # a resize fails while a view is open, as the C twin's take does
+        except BufferError:
+            raise BufferError("a view of the Filler is still open: release it before take()") from None
+        del self[-1]
+        out = bytes(self)
+        self.clear()
+        return out
 
 
 def apply_mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:

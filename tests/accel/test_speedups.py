@@ -151,3 +151,56 @@ def test_results_are_new_bytes(speedups: ModuleType) -> None:
     frame = speedups.build_ws_frame(0x81, b"", None)
     assert frame == b"\x81\x00" and type(frame) is bytes
     assert speedups.apply_mask(b"", b"abcd") == b""
+
+
+def _fill_and_take(cls: Any, data: bytes, pieces: list[int]) -> list[Any]:
+    """Write ``data`` into a Filler through views in ``pieces``, with every refusal on the way."""
+    seen: list[Any] = []
+    filler = cls(len(data))
+    seen.append(len(filler))
+    pos = 0
+    for size in pieces:
+        view = memoryview(filler)
+        seen.append((view.readonly, view.nbytes, view.format))
+        chunk = data[pos : pos + size]
+        view[pos : pos + len(chunk)] = chunk
+        pos += len(chunk)
+        seen.append(outcome(filler.take))  # a view is open: refused
+        view.release()
+    if pos < len(data):
+        with memoryview(filler) as view:
+            view[pos:] = data[pos:]
+    out = filler.take()
+    seen.append((type(out), out))
+    seen.append(len(filler))
+    seen.append(outcome(filler.take))  # taken already
+    return seen
+
+
+@SETTINGS
+@given(data=st.binary(min_size=2, max_size=3000), pieces=st.lists(st.integers(1, 700), max_size=6))
+def test_filler_matches_the_pure_twin(speedups: ModuleType, data: bytes, pieces: list[int]) -> None:
+    """Filled through views, refused while one is open, the same bytes out, empty after."""
+    c = _fill_and_take(speedups.Filler, data, pieces)
+    py = _fill_and_take(pure.Filler, data, pieces)
+    assert c == py
+    assert c[-3] == (bytes, data)
+
+
+@pytest.mark.parametrize("size", [-1, 0, 1])
+def test_filler_refuses_tiny_sizes(speedups: ModuleType, size: int) -> None:
+    """Bytes of 0 and 1 byte are shared objects in CPython: never written into."""
+    assert outcome(speedups.Filler, size) == outcome(pure.Filler, size)
+    assert outcome(speedups.Filler, size)[0] is ValueError
+
+
+def test_filler_bytes_outlive_it_and_a_large_one_is_whole(speedups: ModuleType) -> None:
+    """The taken bytes are an ordinary object; a Filler of several huge pages fills end to end."""
+    n = (9 << 20) + 12345
+    filler = speedups.Filler(n)
+    pattern = bytes(range(256)) * (n // 256 + 1)
+    with memoryview(filler) as view:
+        view[:] = pattern[:n]
+    out = filler.take()
+    del filler
+    assert len(out) == n and out == pattern[:n] and hash(out) == hash(pattern[:n])
