@@ -82,4 +82,7 @@ def get_header(headers: Headers, name: bytes) -> bytes | None:
 
 def has_header(headers: Headers, name: bytes) -> bool:
     """Whether ``name`` (lowercase) is present."""
-    return any(n == name for n, _ in headers)
+    for n, _ in headers:
+        if n == name:
+            return True
+    return False

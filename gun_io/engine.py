@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from gun_core import events as ev
@@ -57,6 +58,7 @@ _OPT_KEYS = {
     "ws_opts",
 }
 _REQ_OPT_KEYS = {"reply_to", "flow", "invalid_request_headers"}
+_NO_OPTS: Mapping[str, Any] = MappingProxyType({})
 _MAX_DEAD_REFS = 4096
 
 _BAD_TARGET = re.compile(rb"[ \r\n\x00]")  # never in a request target (RFC 9112 3.2)
@@ -646,13 +648,18 @@ class Engine:
     ) -> StreamRef:
         """Send a request; a body follows with ``data()`` when ``body`` is None and the
         headers announce one (``content-length`` or ``content-type``)."""
-        ropts = _check_req_opts(opts)
-        bmethod = to_bytes(method, "method").upper() if isinstance(method, str) else bytes(method)
-        bpath = to_bytes(path, "path")
+        ropts = _check_req_opts(opts) if opts is not None else _NO_OPTS
+        if type(method) is bytes:
+            bmethod = method
+        else:
+            bmethod = to_bytes(method, "method").upper() if isinstance(method, str) else bytes(method)
+        bpath = path if type(path) is bytes else to_bytes(path, "path")
         if not bpath or _BAD_TARGET.search(bpath):
             raise UsageError(f"invalid request path {bpath!r}")
-        validate = ropts.get("invalid_request_headers") != "ignore"
-        hdrs = normalize_headers(headers, validate=validate)
+        if headers:
+            hdrs = normalize_headers(headers, validate=ropts.get("invalid_request_headers") != "ignore")
+        else:
+            hdrs = []
         bbody: bytes | None
         if body is None:
             bbody = None
@@ -660,7 +667,9 @@ class Engine:
             bbody = body.encode("utf-8")
         else:
             bbody = bytes(body)
-        body_follows = bbody is None and (has_header(hdrs, b"content-length") or has_header(hdrs, b"content-type"))
+        body_follows = (
+            bbody is None and bool(hdrs) and (has_header(hdrs, b"content-length") or has_header(hdrs, b"content-type"))
+        )
         flow = ropts.get("flow")
         with self._lock:
             s = self._new_stream(ropts, bmethod, bpath)
@@ -673,24 +682,29 @@ class Engine:
                     cookie = None
                 if cookie:
                     hdrs.append((b"cookie", to_bytes(cookie)))
-
-            def call() -> None:
-                if self._not_accepting(s):
-                    return
-                core = self._core
-                assert core is not None
-                if self._protocol == "ws":
-                    reason = Reason.stream("badstate", "the connection was upgraded to websocket")
-                    self._deliver(s.mailbox, ev.GunError(self, s.ref, reason))
-                    return
-                cid = core.request(bmethod, bpath, hdrs, bbody, body_follows=body_follows, flow=flow)
-                s.core_id = cid
-                self._by_core[cid] = s
-                self._by_ref[s.ref] = s
-                self._flush_out()
-
-            self._run_or_queue(s, call)
+            if self._state == "up":
+                self._start_request(s, hdrs, bbody, body_follows, flow)
+            else:
+                self._run_or_queue(s, lambda: self._start_request(s, hdrs, bbody, body_follows, flow))
             return s.ref
+
+    def _start_request(
+        self, s: _Stream, hdrs: list[tuple[bytes, bytes]], body: bytes | None, body_follows: bool, flow: int | None
+    ) -> None:
+        """Hand a request to the core (the connection is up, or coming up with it queued)."""
+        if self._not_accepting(s):
+            return
+        core = self._core
+        assert core is not None
+        if self._protocol == "ws":
+            reason = Reason.stream("badstate", "the connection was upgraded to websocket")
+            self._deliver(s.mailbox, ev.GunError(self, s.ref, reason))
+            return
+        cid = core.request(s.method, s.path, hdrs, body, body_follows=body_follows, flow=flow)
+        s.core_id = cid
+        self._by_core[cid] = s
+        self._by_ref[s.ref] = s
+        self._flush_out()
 
     def headers(
         self, method: str | bytes, path: str | bytes, headers: HeadersIn = (), opts: Mapping[str, Any] | None = None
