@@ -390,11 +390,14 @@ class Connection(Engine):
         """
         if self._loop.in_loop() or not isinstance(mailbox, Mailbox):
             return mailbox.wait_for(match, timeout, wake=wake)
-        found, msg = mailbox.take(match)
-        if found:
-            return msg
+        messages = mailbox._messages  # looked at without its lock: take() decides under it
+        if messages:
+            found, msg = mailbox.take(match)
+            if found:
+                return msg
         deadline = None if timeout is None else time.monotonic() + timeout
         pump_r = self._pump_r
+        lock = self._lock
         while True:
             if wake():
                 return None
@@ -412,15 +415,16 @@ class Connection(Engine):
             fd = sock.fileno()
             if fd < 0:
                 continue
-            with self._lock:
+            with lock:
                 self._pumpers += 1
                 if self._pumpers == 1 and not self._pump_hold and self._sock is sock:
                     self._update_interest()  # the loop thread stops reading while we do
             try:
                 # The loop thread may have delivered it before it knew we were waiting here.
-                found, msg = mailbox.take(match)
-                if found:
-                    return msg
+                if messages:
+                    found, msg = mailbox.take(match)
+                    if found:
+                        return msg
                 try:
                     ready, _, _ = select.select((fd, pump_r), (), (), left)
                 except (OSError, ValueError):  # the socket was closed under us
@@ -432,14 +436,15 @@ class Connection(Engine):
                     except OSError:
                         pass
                 if fd in ready:
-                    with self._lock:
+                    with lock:
                         if self._sock is sock and self._reading:
                             self._read_some(sock)
-                found, msg = mailbox.take(match)
-                if found:
-                    return msg
+                if messages:
+                    found, msg = mailbox.take(match)
+                    if found:
+                        return msg
             finally:
-                with self._lock:
+                with lock:
                     self._pumpers -= 1
                     if self._pumpers == 0 and self._sock is sock:
                         self._pump_hold = True

@@ -25,7 +25,7 @@ class _BaseMailbox:
     __slots__ = ("_lock", "_messages")
 
     def __init__(self) -> None:
-        self._messages: deque[Any] = deque()
+        self._messages: deque[Any] = deque()  # never replaced (the sync driver looks at it)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -63,9 +63,12 @@ class _BaseMailbox:
     def drop(self, match: Match) -> int:
         """Remove every message that matches; return how many."""
         with self._lock:
-            keep = deque(m for m in self._messages if not match(m))
-            n = len(self._messages) - len(keep)
-            self._messages = keep
+            msgs = self._messages  # changed in place: it is the same deque for the mailbox's life
+            keep = [m for m in msgs if not match(m)]
+            n = len(msgs) - len(keep)
+            if n:
+                msgs.clear()
+                msgs.extend(keep)
             return n
 
     def messages(self) -> list[Any]:
