@@ -416,9 +416,7 @@ class Connection(Engine):
             if fd < 0:
                 continue
             with lock:
-                self._pumpers += 1
-                if self._pumpers == 1 and not self._pump_hold and self._sock is sock:
-                    self._update_interest()  # the loop thread stops reading while we do
+                self._pump_begin(sock)
             try:
                 # The loop thread may have delivered it before it knew we were waiting here.
                 if messages:
@@ -444,13 +442,23 @@ class Connection(Engine):
                     if found:
                         return msg
             finally:
-                with lock:
-                    self._pumpers -= 1
-                    if self._pumpers == 0 and self._sock is sock:
-                        self._pump_hold = True
-                        self._hold_end = time.monotonic()
-                        if self._hold_timer is None:
-                            self._hold_timer = self._loop.call_later(_PUMP_HOLD, self._hold_check)
+                self._pump_end(sock)
+
+    def _pump_begin(self, sock: socket.socket) -> None:
+        """(Lock held.) A caller reads ``sock`` from now on: the loop thread stops reading it."""
+        self._pumpers += 1
+        if self._pumpers == 1 and not self._pump_hold and self._sock is sock:
+            self._update_interest()
+
+    def _pump_end(self, sock: socket.socket) -> None:
+        """A caller stops reading ``sock``: the loop thread takes over after the hold."""
+        with self._lock:
+            self._pumpers -= 1
+            if self._pumpers == 0 and self._sock is sock:
+                self._pump_hold = True
+                self._hold_end = time.monotonic()
+                if self._hold_timer is None:
+                    self._hold_timer = self._loop.call_later(_PUMP_HOLD, self._hold_check)
 
     def _hold_check(self) -> None:
         """(Loop thread.) Give reading back to the loop unless a caller pumped in the last _PUMP_HOLD."""
@@ -534,9 +542,7 @@ class Connection(Engine):
             left = core.body_to_read(sid)
             if not _DIRECT_MIN <= left <= _DIRECT_MAX or s.mailbox.peek(self._stream_match(ref)) is not None:
                 return None
-            self._pumpers += 1  # the loop thread stops reading this socket
-            if self._pumpers == 1 and not self._pump_hold:
-                self._update_interest()
+            self._pump_begin(sock)
         have = sum(map(len, parts))
         filler = Filler(have + left)
         view = memoryview(filler)
@@ -580,13 +586,7 @@ class Connection(Engine):
                     raise Timeout(f"no body bytes within {timeout} s")
         finally:
             view.release()
-            with self._lock:
-                self._pumpers -= 1
-                if self._pumpers == 0 and self._sock is sock:
-                    self._pump_hold = True
-                    self._hold_end = time.monotonic()
-                    if self._hold_timer is None:
-                        self._hold_timer = self._loop.call_later(_PUMP_HOLD, self._hold_check)
+            self._pump_end(sock)
         if not left:
             return filler.take()
         parts[:] = [filler.take()[:pos]] if pos else []

@@ -66,18 +66,17 @@ _BAD_TARGET = re.compile(rb"[ \r\n\x00]")  # never in a request target (RFC 9112
 # The messages of the hot paths (GunWs, GunResponse, GunData) are built by setting their slots
 # directly, as the generated __init__ of the frozen dataclass does, minus the cost of its call.
 _new = object.__new__
-_set_gunws_conn = ev.GunWs.__dict__["conn"].__set__
-_set_gunws_ref = ev.GunWs.__dict__["stream_ref"].__set__
-_set_gunws_frame = ev.GunWs.__dict__["frame"].__set__
-_set_resp_conn = ev.GunResponse.__dict__["conn"].__set__
-_set_resp_ref = ev.GunResponse.__dict__["stream_ref"].__set__
-_set_resp_fin = ev.GunResponse.__dict__["fin"].__set__
-_set_resp_status = ev.GunResponse.__dict__["status"].__set__
-_set_resp_headers = ev.GunResponse.__dict__["headers"].__set__
-_set_data_conn = ev.GunData.__dict__["conn"].__set__
-_set_data_ref = ev.GunData.__dict__["stream_ref"].__set__
-_set_data_fin = ev.GunData.__dict__["fin"].__set__
-_set_data_data = ev.GunData.__dict__["data"].__set__
+
+
+def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_set_gunws_conn, _set_gunws_ref, _set_gunws_frame = _setters(ev.GunWs, "conn", "stream_ref", "frame")
+_set_resp_conn, _set_resp_ref, _set_resp_fin, _set_resp_status, _set_resp_headers = _setters(
+    ev.GunResponse, "conn", "stream_ref", "fin", "status", "headers"
+)
+_set_data_conn, _set_data_ref, _set_data_fin, _set_data_data = _setters(ev.GunData, "conn", "stream_ref", "fin", "data")
 
 
 class StreamRef:
