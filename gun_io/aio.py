@@ -493,8 +493,13 @@ class Connection(Engine):
                     self._transport_lost(Reason.connection("closed", "the server closed the connection"))
         finally:
             _eager.pending = outer
-        for fut in pending:
-            fut._run_now()
+        for i, fut in enumerate(pending):
+            try:
+                fut._run_now()
+            except BaseException:  # KeyboardInterrupt or SystemExit out of a task: the others wake later
+                for rest in pending[i + 1 :]:
+                    rest._schedule()
+                raise
 
     def _on_lost(self, proto: _Proto, exc: Exception | None) -> None:
         with self._lock:

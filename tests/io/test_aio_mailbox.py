@@ -4,8 +4,11 @@ per-call timeouts, and no waiter left behind after a timeout or a cancellation."
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -185,3 +188,59 @@ def test_a_waiting_task_resumes_inside_the_data_callback() -> None:
     after, got = asyncio.run(main())
     assert len(got) == 1 and getattr(got[0], "status", None) == 200
     assert after and after[-1] == 1 and after[0] == 1  # resumed within the first data callback
+
+
+def test_other_tasks_still_wake_when_one_raises_systemexit() -> None:
+    """Two tasks get their messages from one read; the first raises SystemExit as it resumes
+    (it leaves the event loop); the second still gets its message when the loop runs again.
+
+    In a child interpreter: a SystemExit out of the event loop upsets CPython 3.11's recursion
+    bookkeeping for later compiles (pytest's assertion rewriting) in the same process."""
+    result = subprocess.run(
+        [sys.executable, "-c", _SYSTEMEXIT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split() == ["left", "leaver-done", "200"]
+
+
+_SYSTEMEXIT_SCRIPT = """
+import asyncio, socket
+from gun_io import aio
+from tests.helpers.fake_origin import FakeOrigin, read_request
+
+def script(sock, index):
+    buf = bytearray()
+    read_request(sock, buf)
+    read_request(sock, buf)
+    sock.sendall(b"HTTP/1.1 200 OK\\r\\ncontent-length: 1\\r\\n\\r\\na"
+                 b"HTTP/1.1 200 OK\\r\\ncontent-length: 1\\r\\n\\r\\nb")
+    sock.recv(1)
+
+loop = asyncio.new_event_loop()
+with FakeOrigin(script) as origin:
+    async def start():
+        conn = aio.open("127.0.0.1", origin.port, {"retry": 0})
+        await conn.await_up()
+        # One mailbox each: a lone waiter gets its message handed over, both from the same read.
+        first = conn.get("/1", opts={"reply_to": aio.Mailbox()})
+        second = conn.get("/2", opts={"reply_to": aio.Mailbox()})
+        async def leaver():
+            await conn.await_(first)
+            raise SystemExit("leaving")
+        async def stayer():
+            return await conn.await_(second)
+        return conn, asyncio.ensure_future(leaver()), asyncio.ensure_future(stayer())
+    conn, leaver, stayer = loop.run_until_complete(start())
+    try:
+        loop.run_until_complete(asyncio.wait_for(stayer, 5))
+    except SystemExit:
+        print("left")
+    print("leaver-done" if leaver.done() else "leaver-pending")
+    print(loop.run_until_complete(asyncio.wait_for(stayer, 5)).status)
+    conn.close()
+loop.close()
+"""
