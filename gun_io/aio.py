@@ -209,17 +209,24 @@ class Mailbox(_BaseMailbox):
             if not waiters:
                 self._messages.append(msg)
                 return
-            self._waiters = []
-            if len(waiters) == 1 and not self._messages:
-                # One waiter, nothing queued before: if it wants this message and runs in this
-                # thread, give it the message itself (no queueing, no second match).
-                _, fut, tid, match, _ = waiters[0]
-                if tid == threading.get_ident() and (match is None or match(msg)) and not fut.done():
-                    fut.give((msg,))
+            # A registered waiter has already looked at every queued message and wants none of
+            # them: this message goes to the first waiter that wants it, and wakes no other.
+            me = threading.get_ident()
+            for i, (_, fut, tid, match, _) in enumerate(waiters):
+                if fut.done() or not (match is None or match(msg)):
+                    continue  # (a done one is about to look at the queue again)
+                if tid == me:
+                    del waiters[i]
+                    fut.give((msg,))  # handed over: no queueing, no second match
                     return
-            self._messages.append(msg)
+                # It waits in another thread's loop: queue the message and wake the waiters there.
+                self._messages.append(msg)
+                self._waiters = []
+                break
+            else:
+                self._messages.append(msg)  # nobody waits for this one
+                return
         _wake(waiters)
-
     def notify(self) -> None:
         """Wake every waiter so it re-checks its wake condition."""
         with self._lock:

@@ -190,6 +190,32 @@ def test_a_waiting_task_resumes_inside_the_data_callback() -> None:
     assert after and after[-1] == 1 and after[0] == 1  # resumed within the first data callback
 
 
+def test_a_message_wakes_only_the_waiter_that_wants_it() -> None:
+    """With many receives waiting (one per stream, as under asyncio.gather), a message goes to
+    the first one whose match takes it; the others stay asleep and registered."""
+
+    async def main() -> tuple[list[object], int, list[bool], list[object]]:
+        box = Mailbox()
+        tasks = [asyncio.ensure_future(box.receive(timeout=5, match=lambda m, i=i: m == i)) for i in range(5)]
+        await asyncio.sleep(0)
+        futures = [w[1] for w in box._waiters]
+        box.put(3)
+        box.put("nobody")  # no waiter wants it: queued, nobody woken
+        await asyncio.sleep(0)
+        done = [t.result() for t in tasks if t.done()]
+        woken = [f.done() for f in futures]
+        for i in (0, 1, 2, 4):
+            box.put(i)
+        rest = await asyncio.gather(*(t for t in tasks if not t.done()))
+        return done, len(box._waiters), woken, rest
+
+    done, left, woken, rest = asyncio.run(main())
+    assert done == [3]
+    assert woken == [False, False, False, True, False]
+    assert rest == [0, 1, 2, 4]
+    assert left == 0
+
+
 def test_other_tasks_still_wake_when_one_raises_systemexit() -> None:
     """Two tasks get their messages from one read; the first raises SystemExit as it resumes
     (it leaves the event loop); the second still gets its message when the loop runs again.
