@@ -191,7 +191,7 @@ class _Wakeup:
 class Mailbox(_BaseMailbox):
     """An asyncio mailbox: ``await receive()``; ``put`` is safe from any thread."""
 
-    __slots__ = ("_timer", "_timer_at", "_waiters")
+    __slots__ = ("_timer", "_timer_at", "_timer_loop", "_waiters")
 
     def __init__(self) -> None:
         super().__init__()
@@ -201,6 +201,7 @@ class Mailbox(_BaseMailbox):
         # once per timeout, not once per message); when it fires, the waiters it finds due wake.
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     def put(self, msg: Any) -> None:
         """Deliver a message."""
@@ -258,11 +259,12 @@ class Mailbox(_BaseMailbox):
                 if deadline is not None:
                     timer = self._timer
                     if timer is None or self._timer_at > deadline:
-                        if timer is None or timer._loop is loop:  # type: ignore[attr-defined]
+                        if timer is None or self._timer_loop is loop:
                             if timer is not None:
                                 timer.cancel()
                             self._timer = loop.call_at(deadline, self._expire, loop)
                             self._timer_at = deadline
+                            self._timer_loop = loop
                         else:  # the timer belongs to another loop: this wait has its own
                             own_timer = True
             try:
@@ -321,6 +323,7 @@ class Mailbox(_BaseMailbox):
             if next_at is not None:
                 self._timer = loop.call_at(next_at, self._expire, loop)
                 self._timer_at = next_at
+                self._timer_loop = loop
         for w in due:
             _resolve(w[1])
 
