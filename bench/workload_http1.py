@@ -270,8 +270,11 @@ def aiohttp_download(port: int, k: int) -> float:
     return asyncio.run(run())
 
 
-def recv_into_download(port: int, k: int) -> float:
-    """The ceiling: one raw socket, the request written once, the body recv_into'd a preallocated buffer."""
+def recv_into_download(port: int, k: int, fresh: bool = False) -> float:
+    """The ceiling: one raw socket, the request written once, the body recv_into'd a preallocated buffer.
+
+    With ``fresh``, a new buffer per download instead of one warm buffer: what any client that
+    returns a new object per body pays at least (fresh pages from the kernel, zeroed)."""
     sock = socket.create_connection((HOST, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     request = f"GET /big HTTP/1.1\r\nhost: {HOST}:{port}\r\n\r\n".encode()
@@ -280,6 +283,9 @@ def recv_into_download(port: int, k: int) -> float:
     head = bytearray(65536)
     t = time.perf_counter()
     for _ in range(k):
+        if fresh:
+            body = bytearray(BIG_SIZE)
+            view = memoryview(body)
         sock.sendall(request)
         got = 0
         while True:  # the head, and whatever part of the body came with it
@@ -316,6 +322,7 @@ def run_download(b: Bench, servers: Servers) -> None:
             Client("http.client", lambda: http_client_download(port, k)),
             Client("aiohttp", lambda: aiohttp_download(port, k), ("py:aiohttp",)),
             Client("socket.recv_into", lambda: recv_into_download(port, k)),
+            Client("recv_into, fresh buffer", lambda: recv_into_download(port, k, fresh=True)),
         ],
         [Target("2. 16 MiB download: gun >= 0.9x recv_into", "gun", ("socket.recv_into",), 0.9)],
     )

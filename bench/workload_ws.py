@@ -3,8 +3,10 @@
 20,000 binary messages of 16 B, and 1,000 of 64 KiB: each client sends one, waits for its
 echo, sends the next (timed after a first round trip). The server is ``bench/wsecho.py``
 in a subprocess. Clients: gun (sync driver), gun.aio, the ``websockets`` asyncio client,
-aiohttp's ``ws_connect``, and the floor: a raw socket that sends a pre-built masked frame and
-``recv_into``s the echo (no parsing, no copy, no Python object per message).
+aiohttp's ``ws_connect``, and two floors: a raw socket that sends a pre-built masked frame and
+``recv_into``s the echo (no parsing, no copy, no Python object per message), and the asyncio
+floor, the same in a bare asyncio ``Protocol`` resolving a ``Future`` per echo (the least any
+asyncio client pays per round trip).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 import gun_io
 from bench.common import HOST, Bench, Client, Servers, Target
@@ -128,12 +131,8 @@ def raw_socket(port: int, payload: bytes, n: int) -> float:
             raise ConnectionError("closed during the handshake")
         head += chunk
     assert head.startswith(b"HTTP/1.1 101") and head.endswith(b"\r\n\r\n"), head
-    mask = os.urandom(4)
-    masked = (int.from_bytes(payload, "big") ^ int.from_bytes((mask * len(payload))[: len(payload)], "big")).to_bytes(
-        len(payload), "big"
-    )
-    frame = header(0x82, len(payload), True) + mask + masked
-    expect = len(header(0x82, len(payload), False)) + len(payload)
+    frame, expect = masked_frame(payload)
+    mask = frame[-len(payload) - 4 : -len(payload)]
     buf = bytearray(expect)
     view = memoryview(buf)
 
@@ -157,6 +156,74 @@ def raw_socket(port: int, payload: bytes, n: int) -> float:
     return n / dt
 
 
+class _FloorProtocol(asyncio.Protocol):
+    """The least an asyncio client does per message: bytes in, a Future resolved per read."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.waiter: asyncio.Future[None] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def until(self, done: Callable[[bytearray], bool]) -> None:
+        loop = asyncio.get_running_loop()
+        while not done(self.buf):
+            self.waiter = loop.create_future()
+            await self.waiter
+
+
+def asyncio_floor(port: int, payload: bytes, n: int) -> float:
+    """The asyncio floor: a bare Protocol, a pre-built masked frame out, a Future per echo, no parsing.
+
+    Every asyncio client (gun.aio, aiohttp, websockets) pays at least this for a round trip."""
+
+    async def run() -> float:
+        loop = asyncio.get_running_loop()
+        transport, proto = await loop.create_connection(_FloorProtocol, HOST, port)
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        key = base64.b64encode(os.urandom(16))
+        transport.write(
+            b"GET / HTTP/1.1\r\nhost: " + HOST.encode() + b"\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+            b"sec-websocket-key: " + key + b"\r\nsec-websocket-version: 13\r\n\r\n"
+        )
+        await proto.until(lambda buf: b"\r\n\r\n" in buf)
+        assert proto.buf.startswith(b"HTTP/1.1 101"), bytes(proto.buf[:80])
+        del proto.buf[: proto.buf.index(b"\r\n\r\n") + 4]
+        frame, expect = masked_frame(payload)
+
+        async def once() -> None:
+            transport.write(frame)
+            await proto.until(lambda buf: len(buf) >= expect)
+            del proto.buf[:expect]
+
+        await once()
+        t = time.perf_counter()
+        for _ in range(n):
+            await once()
+        dt = time.perf_counter() - t
+        transport.close()
+        return n / dt
+
+    return asyncio.run(run())
+
+
+def masked_frame(payload: bytes) -> tuple[bytes, int]:
+    """A client's binary frame of ``payload`` (masked with a random key) and the echo's length."""
+    mask = os.urandom(4)
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes((mask * len(payload))[: len(payload)], "big")).to_bytes(
+        len(payload), "big"
+    )
+    return header(0x82, len(payload), True) + mask + masked, len(header(0x82, len(payload), False)) + len(payload)
+
+
 def run_ws(b: Bench, servers: Servers) -> None:
     port = servers.ws_echo()
     cases = [
@@ -176,6 +243,7 @@ def run_ws(b: Bench, servers: Servers) -> None:
                 Client("websockets", lambda p=payload, n=n: websockets_client(port, p, n), ("py:websockets",)),
                 Client("aiohttp", lambda p=payload, n=n: aiohttp_client(port, p, n), ("py:aiohttp",)),
                 Client("raw socket", lambda p=payload, n=n: raw_socket(port, p, n)),
+                Client("asyncio floor", lambda p=payload, n=n: asyncio_floor(port, p, n)),
             ],
             [
                 Target(label, "gun", peers, factor),
