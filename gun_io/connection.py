@@ -533,6 +533,7 @@ class Connection(Engine):
                 or s.core_id is None
                 or sock is None
                 or not isinstance(core, Http1Protocol)
+                or not isinstance(s.mailbox, Mailbox)
                 or self.opts.trace
                 or not self._reading
                 or self._loop.in_loop()

@@ -132,3 +132,21 @@ def test_a_body_that_ends_the_connection() -> None:
         down = conn.owner.receive(2, lambda m: type(m) is gun_io.GunDown)
         assert down.killed_streams == [] and down.unprocessed_streams == [] and down.reason.kind == "closed"
         conn.close()
+
+
+def test_a_stream_with_its_own_mailbox(direct_reads: list[int]) -> None:
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        sock.sendall(_head(len(BIG)))
+        time.sleep(0.02)
+        sock.sendall(BIG)
+        sock.recv(1)
+
+    with FakeOrigin(script) as origin:
+        conn = _open(origin)
+        box = gun_io.Mailbox()
+        ref = conn.get("/", opts={"reply_to": box})
+        assert conn.await_body(ref) == BIG
+        assert len(box) == 0 and not any(getattr(m, "stream_ref", None) is ref for m in conn.owner.messages())
+        conn.close()
+    assert direct_reads == [len(BIG)]
