@@ -644,6 +644,23 @@ class WsProtocol:
                 self._state = _CLOSING
         return []
 
+    def message_bytes(self, f: Text | Binary) -> bytes:
+        """The wire bytes of one data message, for a driver that writes them at once.
+
+        The same as ``send(f)`` then ``data_to_send()`` (and it raises as ``send`` does), one
+        call instead of three for the common case; nothing else may be waiting to be sent.
+        """
+        if type(f) is not Binary and type(f) is not Text:
+            raise UsageError(f"message_bytes takes a Text or Binary message, not {f!r}")
+        if self._state is not _OPEN:
+            raise UsageError(f"cannot send {type(f).__name__}: the websocket is {self._state.value} (RFC 6455 5.5.1)")
+        data = f.data
+        if type(f) is Binary and type(data) is bytes and self._deflater is None and not self._out:
+            keys = self._keys
+            return build_ws_frame(0x82, data, None if keys is None else keys.next())
+        self._send_message(f)
+        return self.data_to_send()
+
     def _send_message(self, f: Text | Binary) -> None:
         data = f.data
         if type(f) is Text:

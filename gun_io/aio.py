@@ -99,9 +99,9 @@ class _Wakeup:
         self._loop = loop
         self._state = 0  # 0 pending, 1 done, 2 cancelled
         self._result: tuple[Any] | None = None
-        self._callbacks: list[tuple[Callable[[Any], object], Any]] = []
+        # (fn, context) pairs; a Task adds exactly one, so none is made until then.
+        self._callbacks: list[tuple[Callable[[Any], object], Any]] | None = None
         self._asyncio_future_blocking = False
-        self._cancel_message: Any = None
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
@@ -113,11 +113,12 @@ class _Wakeup:
         return self._state == 2
 
     def result(self) -> tuple[Any] | None:
+        if self._state == 1:
+            return self._result
         if self._state == 2:
-            raise asyncio.CancelledError(*(() if self._cancel_message is None else (self._cancel_message,)))
-        if self._state == 0:
-            raise asyncio.InvalidStateError("the wake-up has not happened yet")
-        return self._result
+            message = self._cancel_message
+            raise asyncio.CancelledError(*(() if message is None else (message,)))
+        raise asyncio.InvalidStateError("the wake-up has not happened yet")
 
     def exception(self) -> BaseException | None:
         self.result()
@@ -126,13 +127,15 @@ class _Wakeup:
     def add_done_callback(self, fn: Callable[[Any], object], *, context: Any = None) -> None:
         if self._state:
             self._loop.call_soon(fn, self, context=context)
+        elif self._callbacks is None:
+            self._callbacks = [(fn, context)]
         else:
             self._callbacks.append((fn, context))
 
     def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
-        before = len(self._callbacks)
-        self._callbacks = [(f, c) for f, c in self._callbacks if f != fn]
-        return before - len(self._callbacks)
+        callbacks = self._callbacks or []
+        self._callbacks = [(f, c) for f, c in callbacks if f != fn]
+        return len(callbacks) - len(self._callbacks)
 
     def cancel(self, msg: Any = None) -> bool:
         if self._state:
@@ -161,21 +164,23 @@ class _Wakeup:
             pending.append(self)
 
     def _schedule(self) -> None:
-        callbacks, self._callbacks = self._callbacks, []
-        for fn, context in callbacks:
-            self._loop.call_soon(fn, self, context=context)
+        callbacks, self._callbacks = self._callbacks, None
+        if callbacks:
+            for fn, context in callbacks:
+                self._loop.call_soon(fn, self, context=context)
 
     def _run_now(self) -> None:
         """Resume the waiting task here (no task may be running: then as ``set_result`` does)."""
         if asyncio.current_task(self._loop) is not None:
             self._schedule()
             return
-        callbacks, self._callbacks = self._callbacks, []
-        for fn, context in callbacks:
-            if context is None:
-                fn(self)
-            else:
-                context.run(fn, self)
+        callbacks, self._callbacks = self._callbacks, None
+        if callbacks:
+            for fn, context in callbacks:
+                if context is None:
+                    fn(self)
+                else:
+                    context.run(fn, self)
 
     def __await__(self) -> Any:
         if not self._state:
@@ -242,16 +247,20 @@ class Mailbox(_BaseMailbox):
     async def wait_for(self, match: Match | None, timeout: float | None, wake: Callable[[], bool] | None = None) -> Any:
         """Like ``receive``, but returns ``None`` early when ``wake()`` becomes true."""
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
+        start = loop.time()
+        deadline = None if timeout is None else start + timeout
+        first = True
         while True:
             with self._lock:
-                found, msg = self._take(match)
-                if found:
-                    return msg
+                if self._messages:
+                    found, msg = self._take(match)
+                    if found:
+                        return msg
                 if wake is not None and wake():
                     return None
-                if deadline is not None and loop.time() >= deadline:
+                if deadline is not None and (loop.time() >= deadline if not first else deadline <= start):
                     raise Timeout(f"no message within {timeout} s")
+                first = False
                 fut = _Wakeup(loop)
                 waiter = (loop, fut, threading.get_ident(), match, deadline)
                 self._waiters.append(waiter)
@@ -571,7 +580,9 @@ class Connection(Engine):
         msg = await mailbox.wait_for(match, timeout, wake)
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
-        return self._await_result(ref, msg)
+        if type(msg) is GunError:
+            return self._await_result(ref, msg)  # raises
+        return msg
 
     async def await_body(self, ref: StreamRef, timeout: float | None = 5.0) -> bytes:
         """The whole response body of ``ref`` (the timeout applies to each message)."""

@@ -879,10 +879,7 @@ class Engine:
             if ref is self._ws_ref and (t is Binary or t is Text) and core is not None and not self.opts.trace:
                 # The common case, a data message on the upgraded connection: it neither starts
                 # the closing handshake nor makes events, so straight to the core and the socket.
-                core.send(frames)  # type: ignore[attr-defined]
-                out = core.data_to_send()
-                if out:
-                    self._io_write(out)
+                self._io_write(core.message_bytes(frames))  # type: ignore[attr-defined]
                 return
             s = self._stream_for(ref)
             if s is None or s.kind != "ws":

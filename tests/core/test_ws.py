@@ -363,3 +363,39 @@ def test_server_role_requires_masks() -> None:
     assert srv.receive_data(text("masked", mask=b"abcd")) == [Ws(SID, Text("masked"))]
     srv.send(Text("out"))
     assert srv.data_to_send() == text("out")
+
+
+@pytest.mark.parametrize("deflate", [False, True], ids=["plain", "deflate"])
+@pytest.mark.parametrize(
+    "message",
+    [Binary(b"x" * 16), Binary(bytearray(b"ab" * 100)), Binary(b""), Text("héllo"), Binary(bytes(70000))],
+    ids=["binary", "bytearray", "empty", "text", "large"],
+)
+def test_message_bytes_is_send_then_data_to_send(message: Text | Binary, deflate: bool) -> None:
+    """message_bytes gives the frames send() + data_to_send() give (masked with fresh keys)."""
+    from gun_core.ws_deflate import DeflateParams
+    from tests.helpers.ws import read_frames
+
+    params = DeflateParams() if deflate else None
+    one, two = client(deflate=params), client(deflate=params)
+    via_send = (two.send(message), two.data_to_send())
+    got = one.message_bytes(message)
+    assert via_send[0] == []
+    a, b = read_frames(got), read_frames(via_send[1])
+    assert [(f.fin, f.rsv, f.opcode, f.payload, f.masked) for f in a] == [
+        (f.fin, f.rsv, f.opcode, f.payload, f.masked) for f in b
+    ]
+    assert a[0].key != b[0].key  # each core draws its own keys
+    assert one.data_to_send() == b""
+
+
+def test_message_bytes_refuses_what_send_refuses() -> None:
+    p = client()
+    with pytest.raises(UsageError):
+        p.message_bytes(Ping(b"x"))  # type: ignore[arg-type]
+    with pytest.raises(UsageError):
+        p.message_bytes(Text(b"not str"))  # type: ignore[arg-type]
+    p.send(Close(1000))
+    sent(p)
+    with pytest.raises(UsageError):
+        p.message_bytes(Binary(b"after close"))
