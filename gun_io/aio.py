@@ -233,6 +233,7 @@ class Mailbox(_BaseMailbox):
                 self._messages.append(msg)  # nobody waits for this one
                 return
         _wake(waiters)
+
     def notify(self) -> None:
         """Wake every waiter so it re-checks its wake condition."""
         with self._lock:

@@ -544,15 +544,15 @@ class Connection(Engine):
             if not _DIRECT_MIN <= left <= _DIRECT_MAX or s.mailbox.peek(self._stream_match(ref)) is not None:
                 return None
             self._pump_begin(sock)
-        have = sum(map(len, parts))
-        filler = Filler(have + left)
-        view = memoryview(filler)
-        pos = 0
-        for p in parts:
-            view[pos : pos + len(p)] = p
-            pos += len(p)
-        fd = sock.fileno()
+        view: memoryview | None = None
         try:
+            filler = Filler(sum(map(len, parts)) + left)
+            view = memoryview(filler)
+            pos = 0
+            for p in parts:
+                view[pos : pos + len(p)] = p
+                pos += len(p)
+            fd = sock.fileno()
             while left:
                 with self._lock:
                     if self._sock is not sock or self._core is not core or core.body_to_read(sid) != left:
@@ -586,7 +586,8 @@ class Connection(Engine):
                 if not ready:
                     raise Timeout(f"no body bytes within {timeout} s")
         finally:
-            view.release()
+            if view is not None:
+                view.release()
             self._pump_end(sock)
         if not left:
             return filler.take()
