@@ -115,15 +115,20 @@ def header(first: int, n: int, masked: bool) -> bytes:
     return bytes((first, bit | 127)) + struct.pack("!Q", n)
 
 
+def upgrade_request() -> bytes:
+    """A websocket upgrade request written by hand, with a fresh key (RFC 6455 4.1)."""
+    key = base64.b64encode(os.urandom(16))
+    return (
+        b"GET / HTTP/1.1\r\nhost: " + HOST.encode() + b"\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+        b"sec-websocket-key: " + key + b"\r\nsec-websocket-version: 13\r\n\r\n"
+    )
+
+
 def raw_socket(port: int, payload: bytes, n: int) -> float:
     """The floor: handshake by hand, then a pre-built masked frame out, the echo recv_into'd."""
     sock = socket.create_connection((HOST, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    key = base64.b64encode(os.urandom(16))
-    sock.sendall(
-        b"GET / HTTP/1.1\r\nhost: " + HOST.encode() + b"\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
-        b"sec-websocket-key: " + key + b"\r\nsec-websocket-version: 13\r\n\r\n"
-    )
+    sock.sendall(upgrade_request())
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = sock.recv(4096)
@@ -189,11 +194,7 @@ def asyncio_floor(port: int, payload: bytes, n: int) -> float:
         loop = asyncio.get_running_loop()
         transport, proto = await loop.create_connection(_FloorProtocol, HOST, port)
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        key = base64.b64encode(os.urandom(16))
-        transport.write(
-            b"GET / HTTP/1.1\r\nhost: " + HOST.encode() + b"\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
-            b"sec-websocket-key: " + key + b"\r\nsec-websocket-version: 13\r\n\r\n"
-        )
+        transport.write(upgrade_request())
         await proto.until(lambda buf: b"\r\n\r\n" in buf)
         assert proto.buf.startswith(b"HTTP/1.1 101"), bytes(proto.buf[:80])
         del proto.buf[: proto.buf.index(b"\r\n\r\n") + 4]
