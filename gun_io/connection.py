@@ -359,16 +359,21 @@ class Connection(Engine):
             except OSError as exc:
                 self._on_error(sock, exc)
                 return
-            self._receive(data)
             if not data:
-                if self._sock is sock:
-                    self._transport_lost(Reason.connection("closed", "the server closed the connection"))
+                self._peer_closed(sock)
                 return
+            self._receive(data)
             if self._sock is not sock or not self._reading:
                 return
             # TLS may hold decrypted bytes the selector cannot see.
             if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
                 return
+
+    def _peer_closed(self, sock: socket.socket) -> None:
+        """(Lock held.) A read of ``sock`` found the end: the core reports it, else the connection is lost."""
+        self._receive(b"")
+        if self._sock is sock:
+            self._transport_lost(Reason.connection("closed", "the server closed the connection"))
 
     def _on_error(self, sock: socket.socket, exc: BaseException) -> None:
         with self._lock:
@@ -471,13 +476,10 @@ class Connection(Engine):
             if self._pumpers:  # a caller started pumping meanwhile
                 self._hold_timer = self._loop.call_later(_PUMP_HOLD, self._hold_check)
                 return
-            self._hold_timer = None
-            if self._pump_hold:
-                self._pump_hold = False
-                self._update_interest()
+            self._end_hold()
 
     def _end_hold(self) -> None:
-        """Give reading back to the loop thread now (no caller can pump this socket)."""
+        """Give reading back to the loop thread now (no caller pumps, or none can)."""
         with self._lock:
             timer, self._hold_timer = self._hold_timer, None
             if timer is not None:
@@ -541,7 +543,9 @@ class Connection(Engine):
                 return None
             sid = s.core_id
             left = core.body_to_read(sid)
-            if not _DIRECT_MIN <= left <= _DIRECT_MAX or s.mailbox.peek(self._stream_match(ref)) is not None:
+            # Messages that await_ would return come first (await_ has just made its match).
+            match = s.await_match
+            if not _DIRECT_MIN <= left <= _DIRECT_MAX or match is None or s.mailbox.peek(match) is not None:
                 return None
             self._pump_begin(sock)
         view: memoryview | None = None
@@ -565,9 +569,7 @@ class Connection(Engine):
                         self._on_error(sock, exc)
                         break
                     if n == 0:
-                        self._receive(b"")  # the server closed in the middle: the core reports it
-                        if self._sock is sock:
-                            self._transport_lost(Reason.connection("closed", "the server closed the connection"))
+                        self._peer_closed(sock)  # in the middle of the body: the core reports it
                         break
                     if n > 0:
                         pos += n
