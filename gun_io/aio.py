@@ -248,9 +248,8 @@ class Mailbox(_BaseMailbox):
     async def wait_for(self, match: Match | None, timeout: float | None, wake: Callable[[], bool] | None = None) -> Any:
         """Like ``receive``, but returns ``None`` early when ``wake()`` becomes true."""
         loop = asyncio.get_running_loop()
-        start = loop.time()
-        deadline = None if timeout is None else start + timeout
-        first = True
+        now = loop.time()
+        deadline = None if timeout is None else now + timeout
         while True:
             with self._lock:
                 if self._messages:
@@ -259,9 +258,8 @@ class Mailbox(_BaseMailbox):
                         return msg
                 if wake is not None and wake():
                     return None
-                if deadline is not None and (loop.time() >= deadline if not first else deadline <= start):
+                if deadline is not None and now >= deadline:
                     raise Timeout(f"no message within {timeout} s")
-                first = False
                 fut = _Wakeup(loop)
                 waiter = (loop, fut, threading.get_ident(), match, deadline)
                 self._waiters.append(waiter)
@@ -272,9 +270,7 @@ class Mailbox(_BaseMailbox):
                         if timer is None or self._timer_loop is loop:
                             if timer is not None:
                                 timer.cancel()
-                            self._timer = loop.call_at(deadline, self._expire, loop)
-                            self._timer_at = deadline
-                            self._timer_loop = loop
+                            self._arm(loop, deadline)
                         else:  # the timer belongs to another loop: this wait has its own
                             own_timer = True
             try:
@@ -294,6 +290,7 @@ class Mailbox(_BaseMailbox):
                 return got[0]
             if self._waiters:  # woken without a message (wake(), a deadline): no longer waiting
                 self._withdraw(waiter)
+            now = loop.time()
 
     def _withdraw(self, waiter: _Waiter) -> None:
         """Forget a waiter that stops waiting; a message handed to it goes back in front."""
@@ -331,11 +328,15 @@ class Mailbox(_BaseMailbox):
                 keep.append(w)
             self._waiters = keep
             if next_at is not None:
-                self._timer = loop.call_at(next_at, self._expire, loop)
-                self._timer_at = next_at
-                self._timer_loop = loop
+                self._arm(loop, next_at)
         for w in due:
             _resolve(w[1])
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        """(Lock held.) Set the deadline timer to fire at ``at`` (loop time) in ``loop``."""
+        self._timer = loop.call_at(at, self._expire, loop)
+        self._timer_at = at
+        self._timer_loop = loop
 
 
 # (loop, future, thread id of that loop, match, deadline in loop time): a put from the loop's own
@@ -581,9 +582,7 @@ class Connection(Engine):
         msg = await mailbox.wait_for(match, timeout, wake)
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
-        if type(msg) is GunError:
-            return self._await_result(ref, msg)  # raises
-        return msg
+        return self._await_result(ref, msg)
 
     async def await_body(self, ref: StreamRef, timeout: float | None = 5.0) -> bytes:
         """The whole response body of ``ref`` (the timeout applies to each message)."""
