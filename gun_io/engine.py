@@ -1107,11 +1107,9 @@ class Engine:
         """The mailbox, match and wake functions an ``await_`` of ``ref`` waits with."""
         if not isinstance(ref, StreamRef):
             raise TypeError(f"await_ takes a StreamRef, not {ref!r}")
-        s = self._by_ref.get(ref)
-        if s is None:
-            s = self._stream_for(ref)
-            if s is None:  # finished or unknown: what is left of it is in the owner's mailbox
-                return self.owner, self._await_match(ref), lambda: self._down_for(ref) is not None
+        s = self._by_ref.get(ref) or self._stream_for(ref)
+        if s is None:  # finished or unknown: what is left of it is in the owner's mailbox
+            return self.owner, self._await_match(ref), lambda: self._down_for(ref) is not None
         if s.await_match is None:
             s.await_match = self._await_match(ref)
             s.await_wake = lambda: self._down_for(ref) is not None
