@@ -11,6 +11,7 @@ import pytest
 from gun_io.demo import DemoServer
 from gun_io.demo_app import pattern
 from tests.cli.helpers import PtyRun, run_gun
+from tests.servers import require
 
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -21,7 +22,7 @@ def _screen(raw: bytes) -> str:
 
 @pytest.fixture
 def needs_rich() -> None:
-    pytest.importorskip("rich", reason="the progress bar needs rich (the cli extra)")
+    require("py:rich", "the progress bar needs rich (the cli extra)")
 
 
 @pytest.mark.usefixtures("needs_rich")

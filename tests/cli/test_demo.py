@@ -5,16 +5,15 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
-
 from gun_io.demo import STEPS, DemoServer, run_demo, run_step
 from tests.cli.helpers import run_gun
+from tests.servers import require
 
 
 def test_gun_demo_runs_every_step_ok() -> None:
     """``gun demo`` prints one line per step with its time, every step ok, and exits 0 within seconds."""
-    pytest.importorskip("hypercorn")
-    pytest.importorskip("trustme")
+    require("py:hypercorn", "the demo needs hypercorn (the demo or test extra)")
+    require("py:trustme", "the demo needs trustme (the demo or test extra)")
     r = run_gun("demo", timeout=60)
     assert r.rc == 0, r.text + r.err
     text = r.text
@@ -56,7 +55,7 @@ def test_a_step_that_cannot_work_says_skipped_or_failed(demo_server: DemoServer)
 
 def test_run_demo_only_filters_steps() -> None:
     """``gun demo --only WORD`` runs the steps whose title holds WORD."""
-    pytest.importorskip("hypercorn")
+    require("py:hypercorn", "the demo needs hypercorn (the demo or test extra)")
     out = io.StringIO()
     assert run_demo(out, only=["websocket"]) == 0
     text = out.getvalue()

@@ -10,10 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import gun_io
 from gun_io.demo import DemoServer
+from tests.servers import require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +47,7 @@ def test_dict_headers_type_check(tmp_path: Path) -> None:
     a union of Mappings, ``Mapping[str, HeaderPart] | Mapping[bytes, HeaderPart]``, or
     ``Mapping[Any, HeaderPart]``, in ``gun_core.headers.HeadersIn``.
     """
-    pytest.importorskip("mypy")
+    require("py:mypy", "mypy is not installed (the test extra has it)")
     snippet = tmp_path / "snippet.py"
     snippet.write_text(
         'import gun_io\n\nconn = gun_io.open("127.0.0.1", 8080)\nconn.get("/", {"accept": "text/html"})\n'

@@ -25,6 +25,7 @@ import gun_io
 from gun_core import options
 from gun_io import engine
 from gun_io.demo import DemoServer
+from tests.servers import require
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -167,7 +168,7 @@ def test_every_page_is_in_the_nav() -> None:
 def test_mkdocs_build_strict(tmp_path: Path) -> None:
     """``mkdocs build --strict``: a broken link, an anchor that does not exist or a page missing
     from the nav fails the build."""
-    pytest.importorskip("mkdocs", reason="the docs build needs mkdocs (the docs extra)")
+    require("py:mkdocs", "the docs build needs mkdocs (the docs extra)")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=ROOT,

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import HOST, unavailable
+from tests.servers import HOST, require, unavailable
 from tests.servers.certs import TestCA
 from tests.servers.h2raw import SETTINGS_ENABLE_CONNECT_PROTOCOL, H2Connection
 from tests.servers.hypercorn_app import HELLO, pattern_bytes
@@ -328,7 +328,7 @@ def test_hypercorn_websocket_http11(hypercorn_server: Any, test_ca: TestCA) -> N
 def test_hypercorn_websocket_compression(hypercorn_server: Any) -> None:
     """The `websockets` client negotiates permessage-deflate (RFC 7692) with /ws and the
     echo comes back intact."""
-    pytest.importorskip("websockets")
+    require("py:websockets", "the websockets client is needed (the test extra)")
     from websockets.sync.client import connect
 
     with connect(hypercorn_server.ws_url("/ws"), compression="deflate") as ws:

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from gun_io import Binary, Close, GunUpgrade, GunWs, Text
+from tests.servers import import_module
 
-websockets = pytest.importorskip("websockets")
+websockets = import_module("websockets", "the websockets server tests need websockets (the test extra)")
 
 CLOSE_PLEASE = "close-please"
 PING_ME = "ping-me"

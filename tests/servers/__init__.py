@@ -22,6 +22,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 import pytest
@@ -30,6 +31,7 @@ __all__ = [
     "ServerError",
     "ServerProcess",
     "free_port",
+    "import_module",
     "in_ci",
     "require",
     "tail",
@@ -55,6 +57,14 @@ def unavailable(reason: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"required test server missing under CI: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def import_module(name: str, reason: str) -> ModuleType:
+    """Import ``name`` at a test module's top: a missing module skips it locally and is an error
+    under CI (``require`` does the same inside a test)."""
+    if in_ci():
+        return importlib.import_module(name)
+    return pytest.importorskip(name, reason=reason)
 
 
 def require(what: str, reason: str) -> str:
