@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from .errors import InvalidHeader
 
-__all__ = ["Headers", "HeadersIn", "get_header", "has_header", "normalize_headers", "to_bytes"]
+__all__ = ["BAD_TARGET", "Headers", "HeadersIn", "get_header", "has_header", "normalize_headers", "to_bytes"]
 
 Headers = list[tuple[bytes, bytes]]
 HeaderPart = str | bytes | bytearray | int
@@ -24,6 +24,8 @@ HeadersIn = (
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # CR, LF and NUL are never allowed in a field value (RFC 9110 5.5).
 _BAD_VALUE = re.compile(rb"[\r\n\x00]")
+#: A byte a request target may not hold: a space or a control character (RFC 9112 3.2, RFC 3986 2).
+BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 
 
 def to_bytes(value: HeaderPart, what: str = "value") -> bytes:

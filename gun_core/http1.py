@@ -62,7 +62,7 @@ from typing import Any
 from .buffer import ReceiveBuffer
 from .errors import InvalidHeader, Reason, UsageError
 from .events import Closed, Data, Error, Event, Inform, Response, SwitchProtocol, Trailers
-from .headers import Headers
+from .headers import BAD_TARGET, Headers
 from .http1_body import (
     MAX_CONTENT_LENGTH_DIGITS,
     ChunkedReader,
@@ -97,7 +97,6 @@ _SEND_CHUNKED = 2
 
 _STATUS_LINE = re.compile(rb"HTTP/1\.[0-9] ")
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 _BAD_VALUE = re.compile(rb"[\r\n\x00]")
 _KNOWN_METHODS = frozenset([b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS", b"TRACE", b"CONNECT"])
 # Methods whose requests carry content: without a body they say content-length: 0.
@@ -314,7 +313,7 @@ class Http1Protocol:
             raise UsageError("the HTTP/1.1 connection is closing and takes no new requests")
         if method not in _KNOWN_METHODS and (not isinstance(method, bytes) or not _TOKEN.fullmatch(method)):
             raise UsageError(f"invalid request method {method!r}: not an RFC 9110 token")
-        if not isinstance(path, bytes) or not path or _BAD_TARGET.search(path):
+        if not isinstance(path, bytes) or not path or BAD_TARGET.search(path):
             raise UsageError(f"invalid request target {path!r}: empty, or holds a space or control character")
         if flow is None:
             flow = self._opts.flow

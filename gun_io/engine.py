@@ -10,7 +10,6 @@ the reconnect policy. A driver subclass supplies the I/O hooks (``_io_*``).
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from typing import Any
 
 from gun_core import events as ev
 from gun_core.errors import BadOption, ConnectionDown, ConnectionFailure, Reason, StreamError, UsageError
-from gun_core.headers import HeadersIn, has_header, normalize_headers, to_bytes
+from gun_core.headers import BAD_TARGET, HeadersIn, has_header, normalize_headers, to_bytes
 from gun_core.options import (
     Http1Opts,
     Http2Opts,
@@ -60,8 +59,6 @@ _OPT_KEYS = {
 _REQ_OPT_KEYS = {"reply_to", "flow", "invalid_request_headers"}
 _NO_OPTS: Mapping[str, Any] = MappingProxyType({})
 _MAX_DEAD_REFS = 4096
-
-_BAD_TARGET = re.compile(rb"[ \r\n\x00]")  # never in a request target (RFC 9112 3.2)
 
 # The messages of the hot paths (GunWs, GunResponse, GunData) are built by setting their slots
 # directly, as the generated __init__ of the frozen dataclass does, minus the cost of its call.
@@ -653,7 +650,7 @@ class Engine:
         else:
             bmethod = to_bytes(method, "method").upper() if isinstance(method, str) else bytes(method)
         bpath = path if type(path) is bytes else to_bytes(path, "path")
-        if not bpath or _BAD_TARGET.search(bpath):
+        if not bpath or BAD_TARGET.search(bpath):
             raise UsageError(f"invalid request path {bpath!r}")
         if headers:
             hdrs = normalize_headers(headers, validate=ropts.get("invalid_request_headers") != "ignore")
@@ -836,7 +833,7 @@ class Engine:
         merged["protocols"] = list(merged["protocols"])
         wsopts = check_ws_opts(merged)
         bpath = to_bytes(path, "path")
-        if not bpath or _BAD_TARGET.search(bpath):
+        if not bpath or BAD_TARGET.search(bpath):
             raise UsageError(f"invalid websocket path {bpath!r}")
         hdrs = normalize_headers(headers)
         with self._lock:

@@ -468,3 +468,24 @@ def test_slow_loris_trickle(driver: Any) -> None:
         ref = conn.get("/")
         assert conn.await_body(ref, 5) == b"trickled body"
         conn.close()
+
+
+@pytest.mark.parametrize("path", ["/a\tb", "/a\x7fb", "/a\x01b", "/a b", "/a\r\nb"])
+def test_a_bad_request_target_raises_at_the_call_even_while_connecting(driver: Any, path: str) -> None:
+    """A space or control character in the path is refused when get() is called (RFC 9112 3.2),
+    also while the connection is still coming up; the connection comes up and serves the rest."""
+    from gun_core.errors import UsageError
+
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        sock.sendall(response(200, b"ok"))
+        time.sleep(1)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port, {"retry": 0})
+        with pytest.raises(UsageError):
+            conn.get(path)  # queued until the connection is up, were it accepted
+        good = conn.get("/")
+        assert conn.await_up(5) == "http"
+        assert conn.await_body(good, 5) == b"ok"
+        conn.close()
