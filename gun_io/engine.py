@@ -354,9 +354,25 @@ class Engine:
         self._deliver(self.owner, ev.GunUp(self, protocol))
         pending, self._pending = self._pending, []
         for p in pending:
-            p.call()
+            try:
+                p.call()
+            except UsageError as exc:
+                # What only the protocol the server chose can refuse (the call could not tell
+                # before it was known): that stream fails, the connection and the others go on.
+                # (Its later queued commands find no stream in the core and do nothing.)
+                self._refuse_queued(p.stream, exc)
         if self._shutdown_requested:
             self._begin_shutdown()
+
+    def _refuse_queued(self, s: _Stream, exc: UsageError) -> None:
+        """A command queued while connecting was refused by the core: fail its stream."""
+        sid = s.core_id
+        if sid is not None and self._by_core.get(sid) is s:
+            self._by_core.pop(sid, None)
+            self._core_call(lambda c: c.cancel(sid))
+        self._by_ref.pop(s.ref, None)
+        reason = Reason.stream("badarg", f"refused by {self._protocol}: {exc}")
+        self._deliver(s.mailbox, ev.GunError(self, s.ref, reason))
 
     def _start_keepalive(self, interval: float | None) -> None:
         if interval is None or interval <= 0:

@@ -489,3 +489,33 @@ def test_a_bad_request_target_raises_at_the_call_even_while_connecting(driver: A
         assert conn.await_up(5) == "http"
         assert conn.await_body(good, 5) == b"ok"
         conn.close()
+
+
+@pytest.mark.parametrize("body_follows", [False, True])
+def test_a_request_the_core_refuses_while_connecting_fails_its_stream_only(driver: Any, body_follows: bool) -> None:
+    """What only the protocol chosen at connect time can refuse (two content-length values that
+    disagree, RFC 9110 8.6) fails that stream with an error message when the connection comes
+    up; the connection comes up and serves the requests queued beside it."""
+    from gun_core.errors import StreamError, Timeout
+
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        sock.sendall(response(200, b"ok"))
+        time.sleep(1)
+
+    with FakeOrigin(script) as origin:
+        conn = driver.open("127.0.0.1", origin.port, {"retry": 0})
+        conflicting = [("content-length", "3"), ("content-length", "4")]
+        if body_follows:
+            bad = conn.headers("POST", "/", conflicting)
+            conn.data(bad, True, b"abc")  # queued behind the headers: dropped with them
+        else:
+            bad = conn.post("/", conflicting, b"abc")
+        good = conn.get("/")
+        assert conn.await_up(5) == "http"
+        with pytest.raises(StreamError, match="conflicting content-length"):
+            conn.await_(bad, 5)
+        with pytest.raises(Timeout):  # one error for the stream: its queued data() was dropped, not refused again
+            conn.await_(bad, 0.3)
+        assert conn.await_body(good, 5) == b"ok"
+        conn.close()
