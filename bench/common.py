@@ -15,6 +15,7 @@ run exit non-zero (a gun client failing is a bug to report).
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import importlib.util
 import io
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,8 +117,16 @@ class Bench:
         *,
         lower_is_better: bool = False,
         rounds: int | None = None,
+        warmup: bool = False,
     ) -> dict[str, float]:
-        """Run ``clients`` in alternation for the rounds, print the table, return the medians."""
+        """Run ``clients`` in alternation for the rounds, print the table, return the medians.
+
+        ``warmup``: first run every client once, untimed (not under ``--quick``). The clients
+        share one process, and what one leaves behind changes what the next pays: glibc's
+        malloc, for one, serves the 256 KiB buffer asyncio reads into with mmap/mremap/munmap
+        (three system calls per read) until some large block is freed, after which it serves it
+        from the heap. A warm-up round puts every client in the same state whatever the order.
+        """
         rounds = rounds or self.rounds
         status: dict[str, str] = {}
         runnable: list[Client] = []
@@ -132,7 +141,8 @@ class Bench:
         values: dict[str, list[float]] = {c.name: [] for c in runnable}
         notes: dict[str, str] = {}
         started = time.perf_counter()
-        for _ in range(rounds):
+        for r in range(rounds + (warmup and not self.quick)):
+            timed = r >= (warmup and not self.quick)
             for c in runnable:
                 if c.name in status:
                     continue
@@ -143,6 +153,8 @@ class Bench:
                     status[c.name] = f"failed: {type(exc).__name__}: {exc}".replace("|", "/")[:160]
                     self.failures.append(f"{key}: {c.name} {status[c.name]}")
                     continue
+                if not timed:
+                    continue
                 if isinstance(got, tuple):
                     got, notes[c.name] = got
                 values[c.name].append(got)
@@ -150,7 +162,8 @@ class Bench:
         better = "lower" if lower_is_better else "higher"
         print(f"\n### {key}: {title}\n")
         took = time.perf_counter() - started
-        print(f"{unit}, {better} is better; {rounds} round(s), clients alternated; {took:.1f} s\n")
+        warm = ", after an untimed warm-up round" if warmup and not self.quick else ""
+        print(f"{unit}, {better} is better; {rounds} round(s){warm}, clients alternated; {took:.1f} s\n")
         ours = [c.name for c in clients if c.name in OURS and c.name in medians]
         head = ["client", "median", "spread", *(f"{o} vs this" for o in ours)]
         has_notes = bool(notes)
@@ -247,11 +260,63 @@ def raise_nofile(want: int = 8192) -> int:
     return soft
 
 
+@dataclass(frozen=True)
+class Pinning:
+    """Which CPUs the clients run on and which the servers do (empty: no pinning).
+
+    On a small machine the scheduler moves the client, its threads and the server between
+    CPUs from one round to the next, and a round trip costs more when they land on different
+    CPUs than on one: a ping-pong figure then depends on placement more than on the client.
+    Pinned, every client runs on the same CPU and the servers on the others, so the figures
+    compare what the clients do.
+    """
+
+    client: frozenset[int] = frozenset()
+    servers: frozenset[int] = frozenset()
+
+    @staticmethod
+    def choose() -> Pinning:
+        """The first allowed CPU for the clients, the rest for the servers (none with one CPU)."""
+        if not hasattr(os, "sched_getaffinity"):
+            return Pinning()
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            return Pinning()
+        return Pinning(frozenset(cpus[:1]), frozenset(cpus[1:]))
+
+    def __str__(self) -> str:
+        if not self.client:
+            return "not pinned"
+        return f"clients pinned to CPU {_cpus(self.client)}, servers to CPU {_cpus(self.servers)}"
+
+    def pin_client(self) -> None:
+        """Pin the calling thread (and the threads it starts later) to the client CPUs."""
+        if self.client:
+            os.sched_setaffinity(0, self.client)
+
+    @contextlib.contextmanager
+    def server_side(self) -> Iterator[None]:
+        """Processes started inside run on the server CPUs (they inherit the affinity)."""
+        if not self.client:
+            yield
+            return
+        os.sched_setaffinity(0, self.servers)
+        try:
+            yield
+        finally:
+            os.sched_setaffinity(0, self.client)
+
+
+def _cpus(cpus: frozenset[int]) -> str:
+    return ",".join(str(c) for c in sorted(cpus))
+
+
 class Servers:
     """The loopback servers of the run, each started on first use and stopped at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, pinning: Pinning | None = None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="gun-bench-"))
+        self.pinning = pinning or Pinning()
         self._nginx: Any = None
         self._ws: tuple[subprocess.Popen[str], int] | None = None
 
@@ -266,19 +331,21 @@ class Servers:
 
             raise_nofile()
             server = BenchNginx(binary, self.folder / "nginx", make_test_ca(self.folder / "ca"))
-            server.start()
+            with self.pinning.server_side():
+                server.start()
             self._nginx = server
         return self._nginx
 
     def ws_echo(self) -> int:
         """The port of the websocket echo server (bench/wsecho.py in a subprocess)."""
         if self._ws is None:
-            proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "bench" / "wsecho.py")],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
+            with self.pinning.server_side():
+                proc = subprocess.Popen(
+                    [sys.executable, str(ROOT / "bench" / "wsecho.py")],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
             assert proc.stdout is not None
             line = proc.stdout.readline()
             if not line:

@@ -228,4 +228,5 @@ def run_h2(b: Bench, servers: Servers) -> None:
                 Target(f"{row}: gun.aio >= 5x httpx", "gun.aio", ("httpx h2",), 5.0),
                 Target(f"{row}: gun.aio >= 1.5x h2 + asyncio", "gun.aio", ("h2 + asyncio",), 1.5),
             ],
+            warmup=True,
         )

@@ -192,6 +192,7 @@ def run_get(b: Bench, servers: Servers) -> None:
             Client("wrk -t1 -c1", lambda: wrk(port, seconds), ("bin:wrk",), required=True),
         ],
         [Target("1. sequential GETs, sync: gun >= 1.2x http.client", "gun", ("http.client",), 1.2)],
+        warmup=True,
     )
     b.table(
         "get-async",
@@ -203,6 +204,7 @@ def run_get(b: Bench, servers: Servers) -> None:
             Client("httpx async", lambda: httpx_async(port, n), ("py:httpx",)),
         ],
         [Target("1. sequential GETs, asyncio: gun.aio >= 1.5x aiohttp", "gun.aio", ("aiohttp",), 1.5)],
+        warmup=True,
     )
 
 
@@ -325,4 +327,5 @@ def run_download(b: Bench, servers: Servers) -> None:
             Client("recv_into, fresh buffer", lambda: recv_into_download(port, k, fresh=True)),
         ],
         [Target("2. 16 MiB download: gun >= 0.9x recv_into", "gun", ("socket.recv_into",), 0.9)],
+        warmup=True,
     )

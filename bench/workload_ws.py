@@ -250,4 +250,5 @@ def run_ws(b: Bench, servers: Servers) -> None:
                 Target(label, "gun", peers, factor),
                 Target(label.replace("gun", "gun.aio", 1).replace(": gun ", ": gun.aio "), "gun.aio", peers, factor),
             ],
+            warmup=True,
         )
