@@ -153,34 +153,11 @@ class _Wakeup:
         self._result = result
         self._schedule()
 
-    def give(self, result: tuple[Any]) -> None:
-        """Complete with a message; inside a data callback the task resumes when it ends."""
-        self._state = 1
-        self._result = result
-        pending = getattr(_eager, "pending", None)
-        if pending is None:
-            self._schedule()
-        else:
-            pending.append(self)
-
     def _schedule(self) -> None:
         callbacks, self._callbacks = self._callbacks, None
         if callbacks:
             for fn, context in callbacks:
                 self._loop.call_soon(fn, self, context=context)
-
-    def _run_now(self) -> None:
-        """Resume the waiting task here (no task may be running: then as ``set_result`` does)."""
-        if asyncio.current_task(self._loop) is not None:
-            self._schedule()
-            return
-        callbacks, self._callbacks = self._callbacks, None
-        if callbacks:
-            for fn, context in callbacks:
-                if context is None:
-                    fn(self)
-                else:
-                    context.run(fn, self)
 
     def __await__(self) -> Any:
         if not self._state:
@@ -219,11 +196,19 @@ class Mailbox(_BaseMailbox):
             # them: this message goes to the first waiter that wants it, and wakes no other.
             me = threading.get_ident()
             for i, (_, fut, tid, match, _) in enumerate(waiters):
-                if fut.done() or not (match is None or match(msg)):
+                if fut._state or not (match is None or match(msg)):
                     continue  # (a done one is about to look at the queue again)
                 if tid == me:
+                    # Handed over: no queueing, no second match. Inside a data callback the
+                    # task resumes when the callback ends (Connection._on_data), else later.
                     del waiters[i]
-                    fut.give((msg,))  # handed over: no queueing, no second match
+                    fut._state = 1
+                    fut._result = (msg,)
+                    pending = getattr(_eager, "pending", None)
+                    if pending is None:
+                        fut._schedule()
+                    else:
+                        pending.append(fut)
                     return
                 # It waits in another thread's loop: queue the message and wake the waiters there.
                 self._messages.append(msg)
@@ -389,7 +374,6 @@ class Connection(Engine):
         super().__init__(host, port, opts, owner if owner is not None else Mailbox(), unix_path=unix_path)
         self._loop = asyncio.get_running_loop()
         self._proto: _Proto | None = None
-        self._paused = False
         self._attempt = 0
         self._task: asyncio.Task[None] | None = None
         self._io_connect()
@@ -471,7 +455,7 @@ class Connection(Engine):
                 transport.abort()
                 return
             self._proto = proto
-            self._paused = False
+            self._io_paused = False
             self._connected(protocol, transport.get_extra_info("sockname"), transport.get_extra_info("peername"))
 
     async def _connect_any(self, addrs: list[Any]) -> socket.socket:
@@ -514,9 +498,20 @@ class Connection(Engine):
                     self._transport_lost(Reason.connection("closed", "the server closed the connection"))
         finally:
             _eager.pending = outer
+        if not pending:
+            return
+        if asyncio.current_task(self._loop) is not None:  # (not from a loop callback): no task may be stepped now
+            for fut in pending:
+                fut._schedule()
+            return
         for i, fut in enumerate(pending):
+            callbacks, fut._callbacks = fut._callbacks, None
             try:
-                fut._run_now()
+                for fn, context in callbacks or ():
+                    if context is None:
+                        fn(fut)
+                    else:
+                        context.run(fn, fut)
             except BaseException:  # KeyboardInterrupt or SystemExit out of a task: the others wake later
                 for rest in pending[i + 1 :]:
                     rest._schedule()
@@ -545,9 +540,9 @@ class Connection(Engine):
             proto.transport.close()
 
     def _io_pause(self, paused: bool) -> None:
-        if paused == self._paused:
+        if paused == self._io_paused:
             return
-        self._paused = paused
+        self._io_paused = paused
         proto = self._proto
         if proto is not None and proto.transport is not None:
             if paused:

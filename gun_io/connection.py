@@ -153,7 +153,6 @@ class Connection(Engine):
         self._loop: Loop = get_loop()
         self._sock: socket.socket | None = None
         self._wbuf = bytearray()
-        self._reading = True
         self._attempt = 0
         self._pumpers = 0
         # After a pumping wait the loop thread's read interest stays off for a short while
@@ -206,7 +205,7 @@ class Connection(Engine):
                 return
             self._sock = sock
             self._wbuf.clear()
-            self._reading = True
+            self._io_paused = False
             self._update_interest()
             try:
                 sockname, peername = sock.getsockname(), sock.getpeername()
@@ -285,9 +284,9 @@ class Connection(Engine):
             loop.call_soon(start)
 
     def _io_pause(self, paused: bool) -> None:
-        if self._reading == (not paused):
+        if self._io_paused == paused:
             return
-        self._reading = not paused
+        self._io_paused = paused
         self._post_interest()
 
     def _io_call_later(self, delay: float, fn: Callable[[], None]) -> Any:
@@ -310,7 +309,7 @@ class Connection(Engine):
         if sock is None:
             return
         events = 0
-        if self._reading and not self._pumpers and not self._pump_hold:
+        if not self._io_paused and not self._pumpers and not self._pump_hold:
             events |= selectors.EVENT_READ
         if self._wbuf:
             events |= selectors.EVENT_WRITE
@@ -363,7 +362,7 @@ class Connection(Engine):
                 self._peer_closed(sock)
                 return
             self._receive(data)
-            if self._sock is not sock or not self._reading:
+            if self._sock is not sock or self._io_paused:
                 return
             # TLS may hold decrypted bytes the selector cannot see.
             if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
@@ -410,7 +409,7 @@ class Connection(Engine):
             if left <= 0:
                 raise Timeout(f"no message within {timeout} s")
             sock = self._sock
-            if sock is None or not self._reading or self._state not in ("up", "closing"):
+            if sock is None or self._io_paused or self._state not in ("up", "closing"):
                 if self._pump_hold:
                     self._end_hold()
                 try:
@@ -440,7 +439,7 @@ class Connection(Engine):
                         pass
                 if fd in ready:
                     with lock:
-                        if self._sock is sock and self._reading:
+                        if self._sock is sock and not self._io_paused:
                             self._read_some(sock)
                 if messages:
                     found, msg = mailbox.take(match)
@@ -537,7 +536,7 @@ class Connection(Engine):
                 or not isinstance(core, Http1Protocol)
                 or not isinstance(s.mailbox, Mailbox)
                 or self.opts.trace
-                or not self._reading
+                or self._io_paused
                 or self._loop.in_loop()
             ):
                 return None

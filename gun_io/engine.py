@@ -239,6 +239,7 @@ class Engine:
         self.sockname: Any = None
         self.peername: Any = None
         self._ws_ref: StreamRef | None = None
+        self._io_paused = False  # the driver stopped reading (flow control): kept by _io_pause
         self._dead_event = threading.Event()
         self._h2_settings_seen = False
         self._h2_wait_settings: list[Callable[[], None]] = []
@@ -252,6 +253,7 @@ class Engine:
         raise NotImplementedError
 
     def _io_pause(self, paused: bool) -> None:
+        """Stop (True) or resume (False) reading from the socket; sets ``_io_paused``."""
         raise NotImplementedError
 
     def _io_call_later(self, delay: float, fn: Callable[[], None]) -> Any:
@@ -483,11 +485,19 @@ class Engine:
         if self.opts.trace:
             trace.trace_bytes(self._id, "<<", data)
         events = core.receive_data(data)
-        self._flush_out()
+        out = core.data_to_send()  # (what _flush_out does, without a call per read)
+        if out:
+            if self.opts.trace:
+                trace.trace_bytes(self._id, ">>", out)
+            self._io_write(out)
         if events:
             self._handle_events(events)
-        if self._core is not None:
-            self._io_pause(self._core.paused)
+            core = self._core
+            if core is None:
+                return
+        paused = core.paused
+        if paused != self._io_paused:
+            self._io_pause(paused)
 
     def _core_call(self, fn: Callable[[CoreProtocol], list[Any]]) -> None:
         core = self._core
@@ -497,8 +507,9 @@ class Engine:
         self._flush_out()
         if events:
             self._handle_events(events)
-        if self._core is not None:
-            self._io_pause(self._core.paused)
+        core = self._core
+        if core is not None and core.paused != self._io_paused:
+            self._io_pause(core.paused)
 
     def _handle_events(self, events: list[Any]) -> None:
         by_core = self._by_core
@@ -1125,7 +1136,8 @@ class Engine:
             return self.owner, self._await_match(ref), lambda: self._down_for(ref) is not None
         if s.await_match is None:
             s.await_match = self._await_match(ref)
-            s.await_wake = lambda: self._down_for(ref) is not None
+            dead = self._dead_refs
+            s.await_wake = lambda: ref in dead or self._state == "dead"  # (_down_for(ref) is not None)
         return s.mailbox, s.await_match, s.await_wake
 
     def flush(self, ref: StreamRef | None = None) -> None:
