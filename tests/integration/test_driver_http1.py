@@ -470,18 +470,20 @@ def test_slow_loris_trickle(driver: Any) -> None:
         conn.close()
 
 
+def _one_ok(sock: socket.socket, index: int) -> None:
+    """A fake origin's script: answer one request with 200 "ok", then hold the connection."""
+    read_request(sock)
+    sock.sendall(response(200, b"ok"))
+    time.sleep(1)
+
+
 @pytest.mark.parametrize("path", ["/a\tb", "/a\x7fb", "/a\x01b", "/a b", "/a\r\nb"])
 def test_a_bad_request_target_raises_at_the_call_even_while_connecting(driver: Any, path: str) -> None:
     """A space or control character in the path is refused when get() is called (RFC 9112 3.2),
     also while the connection is still coming up; the connection comes up and serves the rest."""
     from gun_core.errors import UsageError
 
-    def script(sock: socket.socket, index: int) -> None:
-        read_request(sock)
-        sock.sendall(response(200, b"ok"))
-        time.sleep(1)
-
-    with FakeOrigin(script) as origin:
+    with FakeOrigin(_one_ok) as origin:
         conn = driver.open("127.0.0.1", origin.port, {"retry": 0})
         with pytest.raises(UsageError):
             conn.get(path)  # queued until the connection is up, were it accepted
@@ -498,12 +500,7 @@ def test_a_request_the_core_refuses_while_connecting_fails_its_stream_only(drive
     up; the connection comes up and serves the requests queued beside it."""
     from gun_core.errors import StreamError, Timeout
 
-    def script(sock: socket.socket, index: int) -> None:
-        read_request(sock)
-        sock.sendall(response(200, b"ok"))
-        time.sleep(1)
-
-    with FakeOrigin(script) as origin:
+    with FakeOrigin(_one_ok) as origin:
         conn = driver.open("127.0.0.1", origin.port, {"retry": 0})
         conflicting = [("content-length", "3"), ("content-length", "4")]
         if body_follows:
