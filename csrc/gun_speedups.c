@@ -7,7 +7,8 @@
  * Python (zero-filled) and then cross into C, which costs a second pass over the output
  * and a slow call. Here the result is allocated uninitialised with
  * PyBytes_FromStringAndSize(NULL, n) and filled by the same C functions of gun_accel.c
- * in one pass, through METH_FASTCALL calls. Only gun_core/accel/_cffi.py imports this
+ * in one pass, through METH_FASTCALL calls; ws_simple_frames builds gun_core.ws's event
+ * objects from whole websocket frames the same way. Only gun_core/accel/_cffi.py imports this
  * module; when it is missing, the CFFI wrappers are used instead. Results are identical
  * to gun_core/accel/pure.py (tests/accel prove it).
  */
@@ -179,6 +180,192 @@ static PyObject *sp_utf8_feed(PyObject *module, PyObject *const *args, Py_ssize_
     return PyLong_FromUnsignedLong(state);
 }
 
+/* ---- whole websocket messages, straight to event objects (gun_core.ws's hot path) ---------
+ *
+ * ws_event_types(Ws, Text, Binary) hands over the three classes once: slotted dataclasses whose
+ * slots are Ws.stream_id, Ws.frame, Text.data and Binary.data. ws_simple_frames then builds
+ * their instances as their generated __init__ would (allocate, fill the slots), without a
+ * Python-level call per object. */
+static PyTypeObject *ws_cls, *text_cls, *binary_cls;
+static Py_ssize_t ws_sid_off, ws_frame_off, text_data_off, binary_data_off;
+
+#ifndef Py_T_OBJECT_EX
+#include "structmember.h"
+#define Py_T_OBJECT_EX T_OBJECT_EX
+#endif
+
+/* The offset of the object slot `name` of `cls`, or -1 with an exception. */
+static Py_ssize_t slot_offset(PyTypeObject *cls, const char *name)
+{
+    PyObject *descr = PyDict_GetItemString(cls->tp_dict, name); /* borrowed */
+    PyMemberDef *member;
+
+    if (descr == NULL || !PyObject_TypeCheck(descr, &PyMemberDescr_Type)) {
+        PyErr_Format(PyExc_TypeError, "%s has no slot %s", cls->tp_name, name);
+        return -1;
+    }
+    member = ((PyMemberDescrObject *)descr)->d_member;
+    if (member->type != Py_T_OBJECT_EX || member->offset < (Py_ssize_t)sizeof(PyObject) ||
+        member->offset > cls->tp_basicsize - (Py_ssize_t)sizeof(PyObject *)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not an object slot", cls->tp_name, name);
+        return -1;
+    }
+    return member->offset;
+}
+
+PyDoc_STRVAR(ws_event_types_doc,
+             "ws_event_types(Ws, Text, Binary) -> None\n\n"
+             "The classes ws_simple_frames builds (slotted: Ws.stream_id, Ws.frame, Text.data, Binary.data).");
+
+static PyObject *sp_ws_event_types(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t offs[4];
+    int i;
+    (void)module;
+
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "ws_event_types() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    for (i = 0; i < 3; i++) {
+        if (!PyType_Check(args[i])) {
+            PyErr_SetString(PyExc_TypeError, "ws_event_types() takes three classes");
+            return NULL;
+        }
+    }
+    if ((offs[0] = slot_offset((PyTypeObject *)args[0], "stream_id")) < 0 ||
+        (offs[1] = slot_offset((PyTypeObject *)args[0], "frame")) < 0 ||
+        (offs[2] = slot_offset((PyTypeObject *)args[1], "data")) < 0 ||
+        (offs[3] = slot_offset((PyTypeObject *)args[2], "data")) < 0)
+        return NULL;
+    Py_INCREF(args[0]);
+    Py_INCREF(args[1]);
+    Py_INCREF(args[2]);
+    Py_XSETREF(ws_cls, (PyTypeObject *)args[0]);
+    Py_XSETREF(text_cls, (PyTypeObject *)args[1]);
+    Py_XSETREF(binary_cls, (PyTypeObject *)args[2]);
+    ws_sid_off = offs[0];
+    ws_frame_off = offs[1];
+    text_data_off = offs[2];
+    binary_data_off = offs[3];
+    Py_RETURN_NONE;
+}
+
+/* A new instance of cls with the slot at `off` set to `value` (stolen), or NULL. */
+static PyObject *new_with_slot(PyTypeObject *cls, Py_ssize_t off, PyObject *value)
+{
+    PyObject *obj = cls->tp_alloc(cls, 0);
+    if (obj == NULL) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    *(PyObject **)((char *)obj + off) = value;
+    return obj;
+}
+
+PyDoc_STRVAR(ws_simple_frames_doc,
+             "ws_simple_frames(buf, pos, limit, stream_id, events) -> int\n\n"
+             "Append a Ws event for each whole unfragmented, unmasked, uncompressed text or binary\n"
+             "frame from buf[pos] on (payload at most limit bytes, text valid UTF-8); return where\n"
+             "the first frame it does not take starts.");
+
+static PyObject *sp_ws_simple_frames(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    const uint8_t *b;
+    Py_ssize_t end, pos, limit;
+    PyObject *events;
+    (void)module;
+
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "ws_simple_frames() takes 5 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (!PyBytes_CheckExact(args[0]) || !PyList_CheckExact(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "ws_simple_frames() takes bytes and a list");
+        return NULL;
+    }
+    if (ws_cls == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "ws_simple_frames() before ws_event_types()");
+        return NULL;
+    }
+    b = (const uint8_t *)PyBytes_AS_STRING(args[0]);
+    end = PyBytes_GET_SIZE(args[0]);
+    pos = PyLong_AsSsize_t(args[1]);
+    if (pos == -1 && PyErr_Occurred())
+        return NULL;
+    if (pos < 0 || pos > end) {
+        PyErr_SetString(PyExc_ValueError, "pos is outside the buffer");
+        return NULL;
+    }
+    limit = PyLong_AsSsize_t(args[2]);
+    if (limit == -1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return NULL;
+        PyErr_Clear(); /* larger than any buffer: no limit */
+        limit = PY_SSIZE_T_MAX;
+    }
+    events = args[4];
+    while (end - pos >= 2) {
+        uint8_t b0 = b[pos], b1 = b[pos + 1];
+        uint64_t length = b1;
+        Py_ssize_t start = pos + 2;
+        PyObject *data, *frame, *event;
+        int rc;
+
+        if ((b0 != 0x81 && b0 != 0x82) || (b1 & 0x80)) /* FIN, no RSV, text/binary; unmasked */
+            break;
+        if (length == 126) {
+            if (end - pos < 4)
+                break;
+            length = ((uint64_t)b[pos + 2] << 8) | b[pos + 3];
+            start = pos + 4;
+        }
+        else if (length == 127) {
+            int i;
+            if (end - pos < 10)
+                break;
+            length = 0;
+            for (i = 2; i < 10; i++)
+                length = (length << 8) | b[pos + i];
+            start = pos + 10;
+        }
+        if (limit < 0 || length > (uint64_t)limit || length > (uint64_t)(end - start))
+            break;
+        if (b0 == 0x81) {
+            data = PyUnicode_DecodeUTF8((const char *)b + start, (Py_ssize_t)length, "strict");
+            if (data == NULL) {
+                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+                    return NULL;
+                PyErr_Clear(); /* the caller fails the connection for it */
+                break;
+            }
+            frame = new_with_slot(text_cls, text_data_off, data);
+        }
+        else {
+            data = PyBytes_FromStringAndSize((const char *)b + start, (Py_ssize_t)length);
+            if (data == NULL)
+                return NULL;
+            frame = new_with_slot(binary_cls, binary_data_off, data);
+        }
+        if (frame == NULL)
+            return NULL;
+        event = ws_cls->tp_alloc(ws_cls, 0);
+        if (event == NULL) {
+            Py_DECREF(frame);
+            return NULL;
+        }
+        Py_INCREF(args[3]);
+        *(PyObject **)((char *)event + ws_sid_off) = args[3];
+        *(PyObject **)((char *)event + ws_frame_off) = frame;
+        rc = PyList_Append(events, event);
+        Py_DECREF(event);
+        if (rc < 0)
+            return NULL;
+        pos = start + (Py_ssize_t)length;
+    }
+    return PyLong_FromSsize_t(pos);
+}
+
 /* Filler: a new bytes object of n bytes, exported as a writable buffer until take() hands it
  * over. It lets a driver receive a body straight into the bytes it returns (socket.recv_into a
  * memoryview of the Filler), with no copy at the end. The bytes object is seen by no one but
@@ -309,6 +496,8 @@ static PyMethodDef speedups_methods[] = {
     {"apply_mask", (PyCFunction)(void (*)(void))sp_apply_mask, METH_FASTCALL, apply_mask_doc},
     {"build_ws_frame", (PyCFunction)(void (*)(void))sp_build_ws_frame, METH_FASTCALL, build_ws_frame_doc},
     {"utf8_feed", (PyCFunction)(void (*)(void))sp_utf8_feed, METH_FASTCALL, utf8_feed_doc},
+    {"ws_event_types", (PyCFunction)(void (*)(void))sp_ws_event_types, METH_FASTCALL, ws_event_types_doc},
+    {"ws_simple_frames", (PyCFunction)(void (*)(void))sp_ws_simple_frames, METH_FASTCALL, ws_simple_frames_doc},
     {NULL, NULL, 0, NULL},
 };
 

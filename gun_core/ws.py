@@ -62,7 +62,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .accel import Utf8Validator, apply_mask, build_ws_frame
+from .accel import Utf8Validator, apply_mask, build_ws_frame, ws_event_types, ws_simple_frames
 from .errors import Reason, UsageError
 from .events import Closed, Error, Event, Ws
 from .headers import Headers
@@ -180,13 +180,9 @@ Frame = Text | Binary | Ping | Pong | Close
 _FRAME_TYPES = (Text, Binary, Ping, Pong, Close)
 
 
-# The hot path builds Text/Binary and Ws events by setting their slots directly, as their
-# generated __init__ does, minus the cost of a Python-level call (tests check equality).
-_new = object.__new__
-_set_text = Text.__dict__["data"].__set__
-_set_binary = Binary.__dict__["data"].__set__
-_set_ws_stream_id = Ws.__dict__["stream_id"].__set__
-_set_ws_frame = Ws.__dict__["frame"].__set__
+# The hot path (accel.ws_simple_frames) builds Ws events of Text/Binary frames by setting their
+# slots, as their generated __init__ does, without a Python-level call (tests check equality).
+ws_event_types(Ws, Text, Binary)
 
 
 class WsState(enum.Enum):
@@ -323,10 +319,11 @@ class WsProtocol:
         pos = self._pos
         end = len(buf)
         sid = self.stream_id
-        append = events.append
         limit = self._max
-        fast_b1 = 0x80 if not self._mask_bit else 0  # b1 below it: an unmasked frame, as a server sends
         flow = self._credit is not None and not ignore_flow
+        # Whole unfragmented, uncompressed, unmasked messages (what a server sends most) are built
+        # in one call; the loop below parses the frame it stops at. Not with flow (per-frame credit).
+        simple = not self._mask_bit and not flow
         while pos < end:
             left = self._left
             if left:
@@ -345,6 +342,10 @@ class WsProtocol:
                 continue
             if flow and self._credit <= 0:  # type: ignore[operator]
                 break
+            if simple and not self._msg_op:
+                pos = ws_simple_frames(buf, pos, limit, sid, events)
+                if pos >= end:
+                    break
             if end - pos >= 2 and buf[pos + 1] < 126:  # unmasked, 7-bit length: a 2-byte header
                 b0 = buf[pos]
                 b1 = length = buf[pos + 1]
@@ -354,34 +355,6 @@ class WsProtocol:
                 if header is None:
                     break
                 b0, b1, length, start = header
-            if (b0 == 0x81 or b0 == 0x82) and b1 < fast_b1 and not self._msg_op:
-                # The common case: a whole unfragmented, uncompressed message (FIN, no RSV).
-                stop = start + length
-                if stop <= end and length <= limit:
-                    payload = buf[start:stop]
-                    if b0 == 0x81:
-                        try:
-                            text = payload.decode("utf-8")
-                        except UnicodeDecodeError:
-                            self._fail(
-                                events,
-                                CloseCode.INVALID_FRAME_PAYLOAD_DATA,
-                                "a text message is not valid UTF-8 (RFC 6455 8.1)",
-                            )
-                            return
-                        frame: Frame = _new(Text)
-                        _set_text(frame, text)
-                    else:
-                        frame = _new(Binary)
-                        _set_binary(frame, payload)
-                    event = _new(Ws)
-                    _set_ws_stream_id(event, sid)
-                    _set_ws_frame(event, frame)
-                    append(event)
-                    pos = stop
-                    if flow:
-                        self._credit -= length  # type: ignore[operator]
-                    continue
             opcode = b0 & 0x0F
             if b1 & 0x80 != self._mask_bit:
                 if self._mask_bit:

@@ -31,13 +31,24 @@ __all__ = [
     "build_ws_frame",
     "parse_ws_headers",
     "scan_h2_headers",
+    "ws_event_types",
+    "ws_simple_frames",
 ]
 
 ENABLED = False
 IMPORT_ERROR: str | None = None
 
 if TYPE_CHECKING:
-    from .pure import Filler, Utf8Validator, apply_mask, build_ws_frame, parse_ws_headers, scan_h2_headers
+    from .pure import (
+        Filler,
+        Utf8Validator,
+        apply_mask,
+        build_ws_frame,
+        parse_ws_headers,
+        scan_h2_headers,
+        ws_event_types,
+        ws_simple_frames,
+    )
 else:
     _impl = pure
     if os.environ.get("GUN_NO_ACCEL", "").strip().lower() in ("1", "yes", "true"):
@@ -56,3 +67,5 @@ else:
     scan_h2_headers = _impl.scan_h2_headers
     Utf8Validator = _impl.Utf8Validator
     Filler = _impl.Filler
+    ws_event_types = _impl.ws_event_types
+    ws_simple_frames = _impl.ws_simple_frames

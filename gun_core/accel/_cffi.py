@@ -31,6 +31,8 @@ from .pure import (
     _check_scan_args,
 )
 from .pure import Filler as _PureFiller
+from .pure import ws_event_types as _pure_ws_event_types
+from .pure import ws_simple_frames as _pure_ws_simple_frames
 
 _speedups: Any
 try:
@@ -147,6 +149,9 @@ def _build_frame(opcode_byte: int, payload: Any, n: int, c_key: Any) -> bytes:
 
 build_ws_frame = _build_ws_frame_cffi if _speedups is None else _speedups.build_ws_frame
 Filler = _PureFiller if _speedups is None else _speedups.Filler
+# Building Python objects needs the CPython API: without _speedups, the pure twins.
+ws_event_types = _pure_ws_event_types if _speedups is None else _speedups.ws_event_types
+ws_simple_frames = _pure_ws_simple_frames if _speedups is None else _speedups.ws_simple_frames
 
 
 def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[int, int, list[WsHeader]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import struct
+from typing import Any
 
 __all__ = [
     "SCAN_ERROR",
@@ -28,6 +29,8 @@ __all__ = [
     "build_ws_frame",
     "parse_ws_headers",
     "scan_h2_headers",
+    "ws_event_types",
+    "ws_simple_frames",
 ]
 
 Buffer = bytes | bytearray | memoryview
@@ -302,3 +305,72 @@ class Utf8Validator:
         """Forget everything: start a new message."""
         self._dec.reset()
         self._ok = True
+
+
+# ws_simple_frames builds these (set by ws_event_types): a class and the setters of its slots.
+_ws_types: tuple[Any, Any, Any, Any, Any, Any, Any] | None = None
+
+
+def ws_event_types(ws: type, text: type, binary: type) -> None:
+    """The classes ``ws_simple_frames`` builds: slotted, with the slots ``Ws.stream_id``,
+    ``Ws.frame``, ``Text.data`` and ``Binary.data`` (set as their ``__init__`` would)."""
+    global _ws_types
+    try:
+        setters = [
+            c.__dict__[name].__set__ for c, name in ((ws, "stream_id"), (ws, "frame"), (text, "data"), (binary, "data"))
+        ]
+    except (KeyError, AttributeError) as exc:
+        raise TypeError(f"ws_event_types() takes three slotted classes: {exc}") from None
+    _ws_types = (ws, text, binary, *setters)
+
+
+def ws_simple_frames(buf: bytes, pos: int, limit: int, stream_id: Any, events: list[Any]) -> int:
+    """Append a ``Ws`` event for each whole message from ``buf[pos]`` on that needs no more
+    than building it: a FIN text or binary frame, no RSV bit, unmasked, its payload all there
+    and at most ``limit`` bytes, text valid UTF-8. Return where the first frame it does not
+    take starts (the caller parses that one in full, and fails the connection if it must)."""
+    if type(buf) is not bytes or type(events) is not list:
+        raise TypeError("ws_simple_frames() takes bytes and a list")
+    if _ws_types is None:
+        raise RuntimeError("ws_simple_frames() before ws_event_types()")
+    if not 0 <= pos <= len(buf):
+        raise ValueError("pos is outside the buffer")
+    ws, text, binary, set_sid, set_frame, set_text, set_binary = _ws_types
+    new = object.__new__
+    end = len(buf)
+    append = events.append
+    while end - pos >= 2:
+        b0 = buf[pos]
+        length = buf[pos + 1]
+        if (b0 != 0x81 and b0 != 0x82) or length & 0x80:
+            break
+        start = pos + 2
+        if length == 126:
+            if end - pos < 4:
+                break
+            length = _U16.unpack_from(buf, start)[0]
+            start += 2
+        elif length == 127:
+            if end - pos < 10:
+                break
+            length = _U64.unpack_from(buf, start)[0]
+            start += 8
+        stop = start + length
+        if length > limit or stop > end:
+            break
+        if b0 == 0x81:
+            try:
+                data = buf[start:stop].decode("utf-8")
+            except UnicodeDecodeError:
+                break  # the caller fails the connection for it
+            frame = new(text)
+            set_text(frame, data)
+        else:
+            frame = new(binary)
+            set_binary(frame, buf[start:stop])
+        event = new(ws)
+        set_sid(event, stream_id)
+        set_frame(event, frame)
+        append(event)
+        pos = stop
+    return pos

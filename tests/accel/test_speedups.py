@@ -42,6 +42,10 @@ def speedups(c_twin: ModuleType) -> ModuleType:
             pytest.fail("CI=true: gun_core._speedups is not built")
         pytest.skip("gun_core._speedups is not built")
     assert isinstance(mod, ModuleType)
+    from gun_core.events import Ws
+    from gun_core.ws import Binary, Text
+
+    mod.ws_event_types(Ws, Text, Binary)  # gun_core.ws set up only the twin in use (GUN_NO_ACCEL)
     return mod
 
 
@@ -204,3 +208,118 @@ def test_filler_bytes_outlive_it_and_a_large_one_is_whole(speedups: ModuleType) 
     out = filler.take()
     del filler
     assert len(out) == n and out == pattern[:n] and hash(out) == hash(pattern[:n])
+
+
+# -- ws_simple_frames: whole websocket messages built straight into event objects -------------
+
+from gun_core.events import Ws  # noqa: E402
+from gun_core.ws import Binary, Text  # noqa: E402
+
+pure.ws_event_types(Ws, Text, Binary)  # gun_core.ws set up only the twin in use; these tests call both
+
+
+def ws_frame(b0: int, payload: bytes, *, form: int | None = None, mask: bytes | None = None) -> bytes:
+    """One frame with the length in the given form (7, 16 or 64 bits; the smallest by default)."""
+    n = len(payload)
+    form = form or (7 if n < 126 else 16 if n < 65536 else 64)
+    b1 = 0x80 if mask is not None else 0
+    if form == 7:
+        head = bytes([b0, b1 | n])
+    elif form == 16:
+        head = bytes([b0, b1 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([b0, b1 | 127]) + n.to_bytes(8, "big")
+    if mask is not None:
+        head += mask
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+    return head + payload
+
+
+# Frames the hot path takes, and frames it must leave to the full parser.
+FRAMES = st.one_of(
+    st.builds(lambda p, f: ws_frame(0x82, p, form=f), st.binary(max_size=300), st.sampled_from([None, 16, 64])),
+    st.builds(lambda t, f: ws_frame(0x81, t.encode(), form=f), st.text(max_size=100), st.sampled_from([None, 16, 64])),
+    st.builds(lambda p: ws_frame(0x81, p), st.sampled_from([b"\xff", b"ok\xc0\xaf", b"\xed\xa0\x80", b"a\xe2\x82"])),
+    st.builds(
+        lambda b0, p: ws_frame(b0, p),
+        st.sampled_from([0x01, 0x02, 0x00, 0x80, 0x89, 0x8A, 0x88, 0xC1, 0xA2, 0x83]),
+        st.binary(max_size=20),
+    ),
+    st.builds(lambda p: ws_frame(0x82, p, mask=b"abcd"), st.binary(max_size=20)),
+    st.just(bytes([0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1])),  # 64-bit length with the top bit set
+)
+
+
+@SETTINGS
+@given(
+    frames=st.lists(FRAMES, max_size=8),
+    cut=st.integers(0, 4000),
+    pos=st.integers(0, 30),
+    limit=st.one_of(st.integers(0, 400), st.just(1 << 70)),
+)
+def test_ws_simple_frames_is_the_pure_twin(
+    speedups: ModuleType, frames: list[bytes], cut: int, pos: int, limit: int
+) -> None:
+    """The same events (types and values) and the same stopping point for any stream of frames,
+    cut anywhere, from any position, with any size limit."""
+    buf = b"".join(frames)
+    buf = buf[: min(cut, len(buf))]
+    pos = min(pos, len(buf))
+    got_c: list[Any] = []
+    got_py: list[Any] = []
+    end_c = speedups.ws_simple_frames(buf, pos, limit, 7, got_c)
+    end_py = pure.ws_simple_frames(buf, pos, limit, 7, got_py)
+    assert end_c == end_py
+    assert got_c == got_py
+    assert [type(e.frame) for e in got_c] == [type(e.frame) for e in got_py]
+    assert all(type(e) is Ws and e.stream_id == 7 for e in got_c)
+
+
+def test_ws_simple_frames_takes_only_whole_simple_messages(speedups: ModuleType) -> None:
+    """It builds what the constructors build, and stops at the first frame that needs the full
+    parser: a fragment, a control frame, RSV bits, a mask, invalid UTF-8, over the limit, cut."""
+    whole = ws_frame(0x82, b"abc") + ws_frame(0x81, "h\u00e9".encode()) + ws_frame(0x82, b"x" * 300)
+    for impl in (speedups, pure):
+        events: list[Any] = []
+        assert impl.ws_simple_frames(whole, 0, 1000, 1, events) == len(whole)
+        assert events == [Ws(1, Binary(b"abc")), Ws(1, Text("h\u00e9")), Ws(1, Binary(b"x" * 300))]
+        for stop in (
+            ws_frame(0x02, b"frag"),
+            ws_frame(0x89, b"ping"),
+            ws_frame(0xC2, b"rsv1"),
+            ws_frame(0x82, b"masked", mask=b"abcd"),
+            ws_frame(0x81, b"\xff"),
+            ws_frame(0x82, b"y" * 1001),
+            ws_frame(0x82, b"cut")[:-1],
+        ):
+            events = []
+            assert impl.ws_simple_frames(ws_frame(0x82, b"ok") + stop, 0, 1000, 1, events) == 4
+            assert events == [Ws(1, Binary(b"ok"))]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (bytearray(b"\x82\x00"), 0, 10, 1, []),  # not bytes
+        (b"\x82\x00", 0, 10, 1, ()),  # not a list
+        (b"\x82\x00", 3, 10, 1, []),  # pos past the end
+        (b"\x82\x00", -1, 10, 1, []),
+        (b"\x82\x00", "0", 10, 1, []),
+    ],
+)
+def test_ws_simple_frames_refuses_bad_arguments_alike(speedups: ModuleType, args: tuple[Any, ...]) -> None:
+    c = outcome(speedups.ws_simple_frames, *args)
+    py = outcome(pure.ws_simple_frames, *args)
+    assert isinstance(c, tuple) and isinstance(py, tuple)
+    assert c[0] is py[0] and c[0] in (TypeError, ValueError)
+
+
+def test_ws_event_types_refuses_classes_without_the_slots(speedups: ModuleType) -> None:
+    class Plain:
+        pass
+
+    for impl in (speedups, pure):
+        with pytest.raises(TypeError):
+            impl.ws_event_types(Plain, Text, Binary)
+    speedups.ws_event_types(Ws, Text, Binary)  # (what gun_core.ws set: unchanged)
+    pure.ws_event_types(Ws, Text, Binary)

@@ -284,16 +284,20 @@ def test_error_while_closing_sends_nothing_more() -> None:
     assert p.data_to_send() == b""
 
 
-def test_internal_error_is_1011(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("where", ["parse_header", "ws_simple_frames"])
+def test_internal_error_is_1011(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     """A bug of ours fails with 1011 and no internal detail on the wire."""
     import gun_core.ws as ws_mod
 
-    def boom(buf: bytes, pos: int) -> None:
+    def boom(*args: object) -> None:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(ws_mod, "parse_header", boom)
+    monkeypatch.setattr(ws_mod, where, boom)
     p = client()
-    events = feed(p, text("x" * 200))  # a 16-bit length: the header goes through parse_header
+    if where == "parse_header":  # a fragment with a 16-bit length: its header goes through parse_header
+        events = feed(p, text("x" * 200, fin=False))
+    else:  # a whole message: the hot path builds it
+        events = feed(p, text("x" * 200))
     assert error_code(events) == 1011
     assert isinstance(events[0], Error) and events[0].reason.kind == "internal_error"
     [f] = sent(p)
