@@ -20,10 +20,10 @@ HeadersIn = (
     | None
 )
 
-# RFC 9110 5.6.2: token = 1*tchar
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-# CR, LF and NUL are never allowed in a field value (RFC 9110 5.5).
-_BAD_VALUE = re.compile(rb"[\r\n\x00]")
+#: RFC 9110 5.6.2: token = 1*tchar (a field name, a method): ``TOKEN.fullmatch(name)``.
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: A byte never allowed in a field value: CR, LF or NUL (RFC 9110 5.5).
+BAD_VALUE = re.compile(rb"[\r\n\x00]")
 #: A byte a request target may not hold: a space or a control character (RFC 9112 3.2, RFC 3986 2).
 BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 
@@ -62,11 +62,11 @@ def normalize_headers(headers: HeadersIn, *, validate: bool = True) -> Headers:
         bname = to_bytes(name, "name").lower()
         bvalue = to_bytes(value, "value")
         # Pseudo-headers (":protocol") may be passed through for HTTP/2 only by the core.
-        if not _TOKEN.match(bname):
+        if not TOKEN.fullmatch(bname):
             if validate:
                 raise InvalidHeader(f"invalid header name {bname!r}: not an RFC 9110 token")
             continue
-        if _BAD_VALUE.search(bvalue):
+        if BAD_VALUE.search(bvalue):
             if validate:
                 raise InvalidHeader(f"header {bname!r} value holds CR, LF or NUL: {bvalue!r}")
             continue

@@ -62,7 +62,7 @@ from typing import Any
 from .buffer import ReceiveBuffer
 from .errors import InvalidHeader, Reason, UsageError
 from .events import Closed, Data, Error, Event, Inform, Response, SwitchProtocol, Trailers
-from .headers import BAD_TARGET, Headers
+from .headers import BAD_TARGET, BAD_VALUE, TOKEN, Headers
 from .http1_body import (
     MAX_CONTENT_LENGTH_DIGITS,
     ChunkedReader,
@@ -96,8 +96,6 @@ _SEND_LENGTH = 1
 _SEND_CHUNKED = 2
 
 _STATUS_LINE = re.compile(rb"HTTP/1\.[0-9] ")
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(rb"[\r\n\x00]")
 _KNOWN_METHODS = frozenset([b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS", b"TRACE", b"CONNECT"])
 # Methods whose requests carry content: without a body they say content-length: 0.
 _BODY_METHODS = frozenset([b"POST", b"PUT", b"PATCH"])
@@ -191,7 +189,7 @@ class Http1Protocol:
     )
 
     def __init__(self, host: bytes, opts: Http1Opts | None = None) -> None:
-        if not isinstance(host, bytes) or not host or _BAD_VALUE.search(host):
+        if not isinstance(host, bytes) or not host or BAD_VALUE.search(host):
             raise InvalidHeader(f"invalid host {host!r}: must be non-empty bytes without CR, LF or NUL")
         if opts is None:
             opts = Http1Opts()
@@ -311,7 +309,7 @@ class Http1Protocol:
             raise UsageError("the HTTP/1.1 connection is closed")
         if self._closing:
             raise UsageError("the HTTP/1.1 connection is closing and takes no new requests")
-        if method not in _KNOWN_METHODS and (not isinstance(method, bytes) or not _TOKEN.fullmatch(method)):
+        if method not in _KNOWN_METHODS and (not isinstance(method, bytes) or not TOKEN.fullmatch(method)):
             raise UsageError(f"invalid request method {method!r}: not an RFC 9110 token")
         if not isinstance(path, bytes) or not path or BAD_TARGET.search(path):
             raise UsageError(f"invalid request target {path!r}: empty, or holds a space or control character")
@@ -619,7 +617,7 @@ class Http1Protocol:
             out: Any = transform(name)
             if isinstance(out, str):
                 out = out.encode("latin-1")
-            if not isinstance(out, bytes) or not _TOKEN.fullmatch(out):
+            if not isinstance(out, bytes) or not TOKEN.fullmatch(out):
                 raise InvalidHeader(f"transform_header_name turned {name!r} into {out!r}, not an RFC 9110 token")
             wire = out
             if len(self._names) < _MAX_CACHED_NAMES:
