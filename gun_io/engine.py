@@ -368,11 +368,7 @@ class Engine:
 
     def _refuse_queued(self, s: _Stream, exc: UsageError) -> None:
         """A command queued while connecting was refused by the core: fail its stream."""
-        sid = s.core_id
-        if sid is not None and self._by_core.get(sid) is s:
-            self._by_core.pop(sid, None)
-            self._core_call(lambda c: c.cancel(sid))
-        self._by_ref.pop(s.ref, None)
+        self._forget_stream(s)
         reason = Reason.stream("badarg", f"refused by {self._protocol}: {exc}")
         self._deliver(s.mailbox, ev.GunError(self, s.ref, reason))
 
@@ -484,32 +480,25 @@ class Engine:
             return
         if self.opts.trace:
             trace.trace_bytes(self._id, "<<", data)
-        events = core.receive_data(data)
-        out = core.data_to_send()  # (what _flush_out does, without a call per read)
-        if out:
-            if self.opts.trace:
-                trace.trace_bytes(self._id, ">>", out)
-            self._io_write(out)
-        if events:
-            self._handle_events(events)
-            core = self._core
-            if core is None:
-                return
-        paused = core.paused
-        if paused != self._io_paused:
-            self._io_pause(paused)
+        self._core_done(core.receive_data(data))
 
     def _core_call(self, fn: Callable[[CoreProtocol], list[Any]]) -> None:
         core = self._core
         if core is None:
             return
-        events = fn(core)
+        self._core_done(fn(core))
+
+    def _core_done(self, events: list[Any]) -> None:
+        """After a call into the core: write what it has to send, deliver its events, and stop
+        or resume reading as its flow control says."""
         self._flush_out()
         if events:
             self._handle_events(events)
         core = self._core
-        if core is not None and core.paused != self._io_paused:
-            self._io_pause(core.paused)
+        if core is not None:
+            paused = core.paused
+            if paused != self._io_paused:
+                self._io_pause(paused)
 
     def _handle_events(self, events: list[Any]) -> None:
         by_core = self._by_core
@@ -813,12 +802,16 @@ class Engine:
             if s is None:
                 return
             self._pending = [p for p in self._pending if p.stream is not s]
-            sid = s.core_id
-            if sid is not None and self._by_core.get(sid) is s:
-                self._by_core.pop(sid, None)
-                self._by_ref.pop(ref, None)
-                self._core_call(lambda c: c.cancel(sid))
-            self._by_ref.pop(ref, None)
+            self._forget_stream(s)
+
+    def _forget_stream(self, s: _Stream) -> None:
+        """(Lock held.) Drop a stream: the core cancels it if it has it; no message follows."""
+        sid = s.core_id
+        if sid is not None and self._by_core.get(sid) is s:
+            self._by_core.pop(sid, None)
+            self._by_ref.pop(s.ref, None)
+            self._core_call(lambda c: c.cancel(sid))
+        self._by_ref.pop(s.ref, None)
 
     def update_flow(self, ref: StreamRef, increment: int) -> None:
         """Grant ``increment`` more bytes of data messages to a stream opened with ``flow``."""
