@@ -298,21 +298,14 @@ class WsProtocol:
         else:
             self._buf = data
         self._pos = 0
-        try:
-            self._parse(events, False)
-        except Exception as exc:  # a bug of ours: 1011 to the peer, the detail only locally
-            self._internal_error(events, exc)
+        self._run(events, False)
         return events
 
     def _run(self, events: list[Event], ignore_flow: bool) -> None:
         try:
             self._parse(events, ignore_flow)
-        except Exception as exc:
-            self._internal_error(events, exc)
-
-    def _internal_error(self, events: list[Event], exc: Exception) -> None:
-        """A bug of ours in the parser: 1011 to the peer, the detail only locally."""
-        self._fail(events, CloseCode.INTERNAL_ERROR, f"internal error in the websocket parser: {exc!r}")
+        except Exception as exc:  # a bug of ours: 1011 to the peer, the detail only locally
+            self._fail(events, CloseCode.INTERNAL_ERROR, f"internal error in the websocket parser: {exc!r}")
 
     def _parse(self, events: list[Event], ignore_flow: bool) -> None:
         buf = self._buf
