@@ -145,6 +145,18 @@ def _check_scan_args(n: int, pos: int, max_frames: int) -> None:
         raise ValueError(f"max_frames must be at least 1, not {max_frames}")
 
 
+def _ws_length(buf: Buffer, pos: int, end: int) -> tuple[int, int] | None:
+    """The payload length of the websocket frame at ``buf[pos]`` (7, 16 or 64-bit form, RFC 6455
+    5.2) and the size of the header up to the masking key, or None while that is not all in
+    ``buf[:end]``; ``end - pos >= 2``."""
+    length = buf[pos + 1] & 0x7F
+    if length == 126:
+        return None if end - pos < 4 else (_U16.unpack_from(buf, pos + 2)[0], 4)
+    if length == 127:
+        return None if end - pos < 10 else (_U64.unpack_from(buf, pos + 2)[0], 10)
+    return length, 2
+
+
 def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[int, int, list[WsHeader]]:
     """Parse the websocket frame headers (RFC 6455 5.2) of consecutive frames in ``buf[pos:]``.
 
@@ -187,23 +199,14 @@ def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[i
             status = SCAN_NEED_HEADER
             break
         b1 = buf[pos + 1]
-        length = b1 & 0x7F
-        hlen = 2
-        if length == 126:
-            if avail < 4:
-                status = SCAN_NEED_HEADER
-                break
-            length = _U16.unpack_from(buf, pos + 2)[0]
-            hlen = 4
-        elif length == 127:
-            if avail < 10:
-                status = SCAN_NEED_HEADER
-                break
-            length = _U64.unpack_from(buf, pos + 2)[0]
-            hlen = 10
-            if length >> 63:  # RFC 6455 5.2: the most significant bit MUST be 0
-                status = SCAN_ERROR
-                break
+        got = _ws_length(buf, pos, n)
+        if got is None:
+            status = SCAN_NEED_HEADER
+            break
+        length, hlen = got
+        if length >> 63:  # RFC 6455 5.2: the most significant bit MUST be 0
+            status = SCAN_ERROR
+            break
         masked = b1 >= 0x80
         if masked:
             hlen += 4
@@ -341,20 +344,13 @@ def ws_simple_frames(buf: bytes, pos: int, limit: int, stream_id: Any, events: l
     append = events.append
     while end - pos >= 2:
         b0 = buf[pos]
-        length = buf[pos + 1]
-        if (b0 != 0x81 and b0 != 0x82) or length & 0x80:
+        if (b0 != 0x81 and b0 != 0x82) or buf[pos + 1] & 0x80:
             break
-        start = pos + 2
-        if length == 126:
-            if end - pos < 4:
-                break
-            length = _U16.unpack_from(buf, start)[0]
-            start += 2
-        elif length == 127:
-            if end - pos < 10:
-                break
-            length = _U64.unpack_from(buf, start)[0]
-            start += 8
+        got = _ws_length(buf, pos, end)
+        if got is None:
+            break
+        length, hlen = got
+        start = pos + hlen
         stop = start + length
         if length > limit or stop > end:
             break
