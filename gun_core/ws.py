@@ -293,19 +293,35 @@ class WsProtocol:
             return events
         if type(data) is not bytes:
             data = bytes(data)
+        pos = 0
         if self._pos < len(self._buf):
-            self._buf = self._buf[self._pos :] + data
-        else:
-            self._buf = data
-        self._pos = 0
+            data = self._buf[self._pos :] + data
+        elif not self._msg_op and not self._mask_bit and self._credit is None:
+            # Nothing left over, no message under way: the whole simple messages at the start
+            # of the read are built straight from it (what _parse would do first, one call less).
+            try:
+                pos = ws_simple_frames(data, 0, self._max, self.stream_id, events)
+            except Exception as exc:
+                self._internal_error(events, exc)
+                return events
+            if pos == len(data):
+                self._buf = b""
+                self._pos = 0
+                return events
+        self._buf = data
+        self._pos = pos
         self._run(events, False)
         return events
 
     def _run(self, events: list[Event], ignore_flow: bool) -> None:
         try:
             self._parse(events, ignore_flow)
-        except Exception as exc:  # a bug of ours: 1011 to the peer, the detail only locally
-            self._fail(events, CloseCode.INTERNAL_ERROR, f"internal error in the websocket parser: {exc!r}")
+        except Exception as exc:
+            self._internal_error(events, exc)
+
+    def _internal_error(self, events: list[Event], exc: Exception) -> None:
+        """A bug of ours in the parser: 1011 to the peer, the detail only locally."""
+        self._fail(events, CloseCode.INTERNAL_ERROR, f"internal error in the websocket parser: {exc!r}")
 
     def _parse(self, events: list[Event], ignore_flow: bool) -> None:
         buf = self._buf
