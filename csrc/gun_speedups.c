@@ -14,6 +14,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -492,6 +493,316 @@ static PyTypeObject FillerType = {
     .tp_new = filler_new,
 };
 
+/* ------------------------------------------------------------------------------------------ */
+/* WakeupBase: a one-shot completion a coroutine can await (gun_core.accel.pure.WakeupBase is  */
+/* its twin; read the docstrings there).                                                       */
+/*                                                                                            */
+/* It speaks the protocol an asyncio Task drives any future-like with (the attribute          */
+/* _asyncio_future_blocking, get_loop, add_done_callback, result, and awaiting it yields it    */
+/* once), so a Task can wait on it; what completes it is up to a subclass (gun_io.aio). The    */
+/* methods a Task calls on every wait are here in C; the rare ones (a late callback, a result  */
+/* that is not there) call the subclass's _add_late and _result_other.                         */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *loop;
+    PyObject *result;
+    PyObject *callbacks;      /* a list of (fn, context) pairs, or NULL/None */
+    PyObject *cancel_message;
+    int state;                /* 0 pending, 1 done, 2 cancelled */
+    char blocking;            /* _asyncio_future_blocking */
+} WakeupObject;
+
+typedef struct {
+    PyObject_HEAD
+    WakeupObject *w; /* NULL once finished */
+    int yielded;
+} WakeupIterObject;
+
+static PyTypeObject WakeupType;
+static PyTypeObject WakeupIterType;
+
+static PyObject *wakeup_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *loop;
+    WakeupObject *self;
+    static char *kwlist[] = {"loop", NULL};
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:WakeupBase", kwlist, &loop))
+        return NULL;
+    self = (WakeupObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    Py_INCREF(loop);
+    self->loop = loop;
+    self->state = 0;
+    self->blocking = 0;
+    return (PyObject *)self;
+}
+
+static int wakeup_traverse(WakeupObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->loop);
+    Py_VISIT(self->result);
+    Py_VISIT(self->callbacks);
+    Py_VISIT(self->cancel_message);
+    return 0;
+}
+
+static int wakeup_clear(WakeupObject *self)
+{
+    Py_CLEAR(self->loop);
+    Py_CLEAR(self->result);
+    Py_CLEAR(self->callbacks);
+    Py_CLEAR(self->cancel_message);
+    return 0;
+}
+
+static void wakeup_dealloc(WakeupObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    wakeup_clear(self);
+    tp->tp_free((PyObject *)self);
+}
+
+static PyObject *wakeup_get_loop(WakeupObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->loop == NULL)
+        Py_RETURN_NONE;
+    Py_INCREF(self->loop);
+    return self->loop;
+}
+
+static PyObject *wakeup_done(WakeupObject *self, PyObject *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(self->state != 0);
+}
+
+static PyObject *wakeup_cancelled(WakeupObject *self, PyObject *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(self->state == 2);
+}
+
+static PyObject *wakeup_result(WakeupObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->state == 1) {
+        PyObject *r = self->result != NULL ? self->result : Py_None;
+        Py_INCREF(r);
+        return r;
+    }
+    return PyObject_CallMethod((PyObject *)self, "_result_other", NULL);
+}
+
+static PyObject *wakeup_add_done_callback(WakeupObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                          PyObject *kwnames)
+{
+    PyObject *fn, *context = Py_None, *pair;
+    Py_ssize_t i, nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError, "add_done_callback() takes 1 positional argument (%zd given)", nargs);
+        return NULL;
+    }
+    for (i = 0; i < nkw; i++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+        if (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, "context") != 0) {
+            PyErr_Format(PyExc_TypeError, "add_done_callback() got an unexpected keyword argument %R", name);
+            return NULL;
+        }
+        context = args[nargs + i];
+    }
+    fn = args[0];
+    if (self->state != 0)
+        return PyObject_CallMethod((PyObject *)self, "_add_late", "OO", fn, context);
+    pair = PyTuple_Pack(2, fn, context);
+    if (pair == NULL)
+        return NULL;
+    if (self->callbacks == NULL || self->callbacks == Py_None) {
+        PyObject *list = PyList_New(1);
+        if (list == NULL) {
+            Py_DECREF(pair);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, 0, pair); /* steals pair */
+        Py_XSETREF(self->callbacks, list);
+        Py_RETURN_NONE;
+    }
+    if (!PyList_Check(self->callbacks)) {
+        Py_DECREF(pair);
+        PyErr_SetString(PyExc_TypeError, "_callbacks must be a list or None");
+        return NULL;
+    }
+    if (PyList_Append(self->callbacks, pair) < 0) {
+        Py_DECREF(pair);
+        return NULL;
+    }
+    Py_DECREF(pair);
+    Py_RETURN_NONE;
+}
+
+static PyObject *wakeup_await(WakeupObject *self)
+{
+    WakeupIterObject *it = PyObject_GC_New(WakeupIterObject, &WakeupIterType);
+    if (it == NULL)
+        return NULL;
+    Py_INCREF(self);
+    it->w = self;
+    it->yielded = 0;
+    PyObject_GC_Track(it);
+    return (PyObject *)it;
+}
+
+static PyMemberDef wakeup_members[] = {
+    {"_loop", T_OBJECT, offsetof(WakeupObject, loop), 0, NULL},
+    {"_result", T_OBJECT, offsetof(WakeupObject, result), 0, NULL},
+    {"_callbacks", T_OBJECT, offsetof(WakeupObject, callbacks), 0, NULL},
+    {"_cancel_message", T_OBJECT, offsetof(WakeupObject, cancel_message), 0, NULL},
+    {"_state", T_INT, offsetof(WakeupObject, state), 0, NULL},
+    {"_asyncio_future_blocking", T_BOOL, offsetof(WakeupObject, blocking), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyMethodDef wakeup_methods[] = {
+    {"get_loop", (PyCFunction)wakeup_get_loop, METH_NOARGS, "get_loop() -> the event loop it belongs to"},
+    {"done", (PyCFunction)wakeup_done, METH_NOARGS, "done() -> True once completed or cancelled"},
+    {"cancelled", (PyCFunction)wakeup_cancelled, METH_NOARGS, "cancelled() -> True once cancelled"},
+    {"result", (PyCFunction)wakeup_result, METH_NOARGS,
+     "result() -> the result when completed; else what the subclass's _result_other() does"},
+    {"add_done_callback", (PyCFunction)(void (*)(void))wakeup_add_done_callback, METH_FASTCALL | METH_KEYWORDS,
+     "add_done_callback(fn, *, context=None): keep (fn, context) in _callbacks; once done, _add_late(fn, context)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyAsyncMethods wakeup_as_async = {
+    .am_await = (unaryfunc)wakeup_await,
+};
+
+static PyTypeObject WakeupType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "gun_core._speedups.WakeupBase",
+    .tp_basicsize = sizeof(WakeupObject),
+    .tp_dealloc = (destructor)wakeup_dealloc,
+    .tp_as_async = &wakeup_as_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "WakeupBase(loop): a one-shot completion a coroutine can await (see gun_core.accel.pure).",
+    .tp_traverse = (traverseproc)wakeup_traverse,
+    .tp_clear = (inquiry)wakeup_clear,
+    .tp_iter = (getiterfunc)wakeup_await,
+    .tp_methods = wakeup_methods,
+    .tp_members = wakeup_members,
+    .tp_new = wakeup_new,
+};
+
+/* One step of `await w`: the first yields w (unless it is already complete), the next returns
+ * w.result(). PYGEN_NEXT / PYGEN_RETURN / PYGEN_ERROR as am_send wants. */
+static PySendResult wakeup_iter_step(WakeupIterObject *it, PyObject **out)
+{
+    WakeupObject *w = it->w;
+    PyObject *r;
+
+    *out = NULL;
+    if (w == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot reuse an already awaited wake-up");
+        return PYGEN_ERROR;
+    }
+    if (!it->yielded && w->state == 0) {
+        it->yielded = 1;
+        w->blocking = 1;
+        Py_INCREF(w);
+        *out = (PyObject *)w;
+        return PYGEN_NEXT;
+    }
+    it->w = NULL;
+    if (w->state == 0) {
+        Py_DECREF(w);
+        PyErr_SetString(PyExc_RuntimeError, "await wasn't used with future");
+        return PYGEN_ERROR;
+    }
+    r = wakeup_result(w, NULL);
+    Py_DECREF(w);
+    if (r == NULL)
+        return PYGEN_ERROR;
+    *out = r;
+    return PYGEN_RETURN;
+}
+
+static PySendResult wakeup_iter_am_send(WakeupIterObject *it, PyObject *arg, PyObject **out)
+{
+    (void)arg;
+    return wakeup_iter_step(it, out);
+}
+
+static PyObject *wakeup_iter_next(WakeupIterObject *it)
+{
+    PyObject *out;
+    PySendResult status = wakeup_iter_step(it, &out);
+    if (status == PYGEN_NEXT)
+        return out;
+    if (status == PYGEN_RETURN) {
+        /* The value goes in a StopIteration made with it as the one argument (a tuple
+         * passed to PyErr_SetObject would be taken as the argument list). */
+        PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, out);
+        Py_DECREF(out);
+        if (stop == NULL)
+            return NULL;
+        PyErr_SetObject(PyExc_StopIteration, stop);
+        Py_DECREF(stop);
+    }
+    return NULL;
+}
+
+static PyObject *wakeup_iter_send(WakeupIterObject *it, PyObject *arg)
+{
+    (void)arg;
+    return wakeup_iter_next(it);
+}
+
+static int wakeup_iter_traverse(WakeupIterObject *it, visitproc visit, void *arg)
+{
+    Py_VISIT(it->w);
+    return 0;
+}
+
+static int wakeup_iter_clear(WakeupIterObject *it)
+{
+    Py_CLEAR(it->w);
+    return 0;
+}
+
+static void wakeup_iter_dealloc(WakeupIterObject *it)
+{
+    PyObject_GC_UnTrack(it);
+    Py_CLEAR(it->w);
+    PyObject_GC_Del(it);
+}
+
+static PyMethodDef wakeup_iter_methods[] = {
+    {"send", (PyCFunction)wakeup_iter_send, METH_O, "send(value): the next step (the value is ignored)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyAsyncMethods wakeup_iter_as_async = {
+    .am_send = (sendfunc)wakeup_iter_am_send,
+};
+
+static PyTypeObject WakeupIterType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "gun_core._speedups.WakeupIter",
+    .tp_basicsize = sizeof(WakeupIterObject),
+    .tp_dealloc = (destructor)wakeup_iter_dealloc,
+    .tp_as_async = &wakeup_iter_as_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The iterator of `await WakeupBase(...)`.",
+    .tp_traverse = (traverseproc)wakeup_iter_traverse,
+    .tp_clear = (inquiry)wakeup_iter_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)wakeup_iter_next,
+    .tp_methods = wakeup_iter_methods,
+};
+
 static PyMethodDef speedups_methods[] = {
     {"apply_mask", (PyCFunction)(void (*)(void))sp_apply_mask, METH_FASTCALL, apply_mask_doc},
     {"build_ws_frame", (PyCFunction)(void (*)(void))sp_build_ws_frame, METH_FASTCALL, build_ws_frame_doc},
@@ -525,6 +836,16 @@ PyMODINIT_FUNC PyInit__speedups(void)
     Py_INCREF(&FillerType);
     if (PyModule_AddObject(m, "Filler", (PyObject *)&FillerType) < 0) {
         Py_DECREF(&FillerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyType_Ready(&WakeupType) < 0 || PyType_Ready(&WakeupIterType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&WakeupType);
+    if (PyModule_AddObject(m, "WakeupBase", (PyObject *)&WakeupType) < 0) {
+        Py_DECREF(&WakeupType);
         Py_DECREF(m);
         return NULL;
     }

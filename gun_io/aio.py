@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from gun_core import accel
 from gun_core import events as ev
 from gun_core.errors import (
     BadOption,
@@ -79,58 +81,68 @@ __all__ = [
 ]
 
 
-_eager = threading.local()  # .pending: wake-ups to run when the data callback of a connection ends
+# Thread id -> the wake-ups to run when the data callback running in that thread ends (see
+# _Wakeup): a plain dict, as a threading.local costs several times more per data callback.
+_eager: dict[int, list[_Wakeup]] = {}
+_get_ident = threading.get_ident
 
 
-class _Wakeup:
-    """What a task waiting in a mailbox awaits: an asyncio future-like (Task takes any object
-    with ``_asyncio_future_blocking``) that can resume the task *now*.
+def _current_task_getter() -> Callable[[asyncio.AbstractEventLoop], asyncio.Task[Any] | None]:
+    """``asyncio.current_task``, without its Python layer where there is one (3.10, 3.11)."""
+    c_module = sys.modules.get("_asyncio")  # (asyncio imports it when it exists)
+    fn: Any = getattr(c_module, "current_task", None)
+    tasks: Any = getattr(c_module, "_current_tasks", None)
+    shared = type(tasks) is dict and getattr(asyncio.tasks, "_current_tasks", None) is tasks
+    if fn is None and shared:
+        fn = tasks.get
+    return cast(Callable[[asyncio.AbstractEventLoop], "asyncio.Task[Any] | None"], fn or asyncio.current_task)
 
-    An ``asyncio.Future`` resumes its task through ``call_soon``: one more pass of the event
-    loop (a poll, a handle) between a message arriving and the task seeing it. When the
-    driver's data callback hands a message to a waiting task, the task is resumed right after
-    that callback instead (see ``Connection._on_data``); every other completion (a timeout, a
-    ``put`` from elsewhere, a cancel) goes through ``call_soon`` as a Future's does.
+
+_current_task = _current_task_getter()
+
+
+class _LoopThreadOnly:
+    """The lock of an asyncio connection: a no-op.
+
+    A connection is used from its event loop's thread only (as its transport is), so the
+    engine's sections need no exclusion; this spares each of them a real lock's cost.
     """
 
-    __slots__ = ("_asyncio_future_blocking", "_callbacks", "_cancel_message", "_loop", "_result", "_state")
+    __slots__ = ()
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._state = 0  # 0 pending, 1 done, 2 cancelled
-        self._result: tuple[Any] | None = None
-        # (fn, context) pairs; a Task adds exactly one, so none is made until then.
-        self._callbacks: list[tuple[Callable[[Any], object], Any]] | None = None
-        self._asyncio_future_blocking = False
+    def __enter__(self) -> None:
+        return None
 
-    def get_loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
+    def __exit__(self, *exc: object) -> None:
+        return None
 
-    def done(self) -> bool:
-        return self._state != 0
 
-    def cancelled(self) -> bool:
-        return self._state == 2
+_NO_LOCK = _LoopThreadOnly()
 
-    def result(self) -> tuple[Any] | None:
-        if self._state == 1:
-            return self._result
+
+if TYPE_CHECKING:
+    _RareBase = accel.WakeupBase
+else:
+    _RareBase = object  # (at run time the mixin adds methods only)
+
+
+class _WakeupRare(_RareBase):
+    """The rare paths of ``_Wakeup`` (the hot ones are ``accel.WakeupBase``'s, in C when built)."""
+
+    __slots__ = ()
+
+    def _result_other(self) -> tuple[Any] | None:
         if self._state == 2:
             message = self._cancel_message
             raise asyncio.CancelledError(*(() if message is None else (message,)))
         raise asyncio.InvalidStateError("the wake-up has not happened yet")
 
+    def _add_late(self, fn: Callable[[Any], object], context: Any) -> None:
+        self._loop.call_soon(fn, self, context=context)
+
     def exception(self) -> BaseException | None:
         self.result()
         return None
-
-    def add_done_callback(self, fn: Callable[[Any], object], *, context: Any = None) -> None:
-        if self._state:
-            self._loop.call_soon(fn, self, context=context)
-        elif self._callbacks is None:
-            self._callbacks = [(fn, context)]
-        else:
-            self._callbacks.append((fn, context))
 
     def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
         callbacks = self._callbacks or []
@@ -159,15 +171,21 @@ class _Wakeup:
             for fn, context in callbacks:
                 self._loop.call_soon(fn, self, context=context)
 
-    def __await__(self) -> Any:
-        if not self._state:
-            self._asyncio_future_blocking = True
-            yield self
-        if not self._state:
-            raise RuntimeError("await wasn't used with future")
-        return self.result()
 
-    __iter__ = __await__
+class _Wakeup(_WakeupRare, accel.WakeupBase):
+    """What a task waiting in a mailbox awaits: an asyncio future-like (Task takes any object
+    with ``_asyncio_future_blocking``) that can resume the task *now*.
+
+    An ``asyncio.Future`` resumes its task through ``call_soon``: one more pass of the event
+    loop (a poll, a handle) between a message arriving and the task seeing it. When the
+    driver's data callback hands a message to a waiting task, the task is resumed right after
+    that callback instead (see ``Connection._on_data``); every other completion (a timeout, a
+    ``put`` from elsewhere, a cancel) goes through ``call_soon`` as a Future's does.
+    ``_WakeupRare`` has the rare paths; the ones a Task uses on every wait come from
+    ``gun_core.accel.WakeupBase`` (C when the accelerator is built).
+    """
+
+    __slots__ = ()
 
 
 class Mailbox(_BaseMailbox):
@@ -187,14 +205,18 @@ class Mailbox(_BaseMailbox):
 
     def put(self, msg: Any) -> None:
         """Deliver a message."""
-        with self._lock:
+        # (acquire/release rather than `with`: this is on every message's path, and a `with`
+        # on a lock costs over twice as much.)
+        lock = self._lock
+        lock.acquire()
+        try:
             waiters = self._waiters
             if not waiters:
                 self._messages.append(msg)
                 return
             # A registered waiter has already looked at every queued message and wants none of
             # them: this message goes to the first waiter that wants it, and wakes no other.
-            me = threading.get_ident()
+            me = _get_ident()
             for i, (_, fut, tid, match, _) in enumerate(waiters):
                 if fut._state or not (match is None or match(msg)):
                     continue  # (a done one is about to look at the queue again)
@@ -204,7 +226,7 @@ class Mailbox(_BaseMailbox):
                     del waiters[i]
                     fut._state = 1
                     fut._result = (msg,)
-                    pending = getattr(_eager, "pending", None)
+                    pending = _eager.get(me)
                     if pending is None:
                         fut._schedule()
                     else:
@@ -217,6 +239,8 @@ class Mailbox(_BaseMailbox):
             else:
                 self._messages.append(msg)  # nobody waits for this one
                 return
+        finally:
+            lock.release()
         _wake(waiters)
 
     def notify(self) -> None:
@@ -227,16 +251,28 @@ class Mailbox(_BaseMailbox):
 
     async def receive(self, timeout: float | None = None, match: Match | None = None) -> Any:
         """Remove and return the first message (that ``match`` accepts), waiting up to ``timeout`` s."""
-        msg = await self.wait_for(match, timeout)
+        msg = await self._wait(asyncio.get_running_loop(), match, timeout, None)
         return msg
 
     async def wait_for(self, match: Match | None, timeout: float | None, wake: Callable[[], bool] | None = None) -> Any:
         """Like ``receive``, but returns ``None`` early when ``wake()`` becomes true."""
-        loop = asyncio.get_running_loop()
+        msg = await self._wait(asyncio.get_running_loop(), match, timeout, wake)
+        return msg
+
+    async def _wait(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        match: Match | None,
+        timeout: float | None,
+        wake: Callable[[], bool] | None,
+    ) -> Any:
+        """``wait_for`` in ``loop``, the running loop (a connection knows its own)."""
         now = loop.time()
         deadline = None if timeout is None else now + timeout
+        lock = self._lock
         while True:
-            with self._lock:
+            lock.acquire()  # (not `with`: see put)
+            try:
                 if self._messages:
                     found, msg = self._take(match)
                     if found:
@@ -246,7 +282,7 @@ class Mailbox(_BaseMailbox):
                 if deadline is not None and now >= deadline:
                     raise Timeout(f"no message within {timeout} s")
                 fut = _Wakeup(loop)
-                waiter = (loop, fut, threading.get_ident(), match, deadline)
+                waiter = (loop, fut, _get_ident(), match, deadline)
                 self._waiters.append(waiter)
                 own_timer = False
                 if deadline is not None:
@@ -258,6 +294,8 @@ class Mailbox(_BaseMailbox):
                             self._arm(loop, deadline)
                         else:  # the timer belongs to another loop: this wait has its own
                             own_timer = True
+            finally:
+                lock.release()
             try:
                 if own_timer:
                     assert deadline is not None
@@ -330,7 +368,7 @@ _Waiter = tuple[asyncio.AbstractEventLoop, _Wakeup, int, Match | None, float | N
 
 
 def _wake(waiters: list[_Waiter]) -> None:
-    me = threading.get_ident()
+    me = _get_ident()
     for loop, fut, tid, _, _ in waiters:
         if tid == me:
             if not fut.done():
@@ -372,6 +410,7 @@ class Connection(Engine):
         self, host: str, port: int | None, opts: ConnOpts, owner: Mailbox | None = None, *, unix_path: str | None = None
     ) -> None:
         super().__init__(host, port, opts, owner if owner is not None else Mailbox(), unix_path=unix_path)
+        self._lock = _NO_LOCK  # type: ignore[assignment]
         self._loop = asyncio.get_running_loop()
         self._proto: _Proto | None = None
         self._attempt = 0
@@ -484,23 +523,26 @@ class Connection(Engine):
             self._connect_failed(reason)
 
     def _on_data(self, proto: _Proto, data: bytes) -> None:
+        if proto is not self._proto:
+            return
         # Tasks that get a message from this read resume when it is fully handled, here,
         # rather than one pass of the event loop later (see _Wakeup).
-        outer = getattr(_eager, "pending", None)
+        me = _get_ident()
+        outer = _eager.get(me)
         pending: list[_Wakeup] = []
-        _eager.pending = pending
+        _eager[me] = pending
         try:
-            with self._lock:
-                if proto is not self._proto:
-                    return
-                self._receive(data)
-                if not data and proto is self._proto:
-                    self._transport_lost(Reason.connection("closed", "the server closed the connection"))
+            self._receive(data)
+            if not data and proto is self._proto:
+                self._transport_lost(Reason.connection("closed", "the server closed the connection"))
         finally:
-            _eager.pending = outer
+            if outer is None:
+                del _eager[me]
+            else:
+                _eager[me] = outer
         if not pending:
             return
-        if asyncio.current_task(self._loop) is not None:  # (not from a loop callback): no task may be stepped now
+        if _current_task(self._loop) is not None:  # (not from a loop callback): no task may be stepped now
             for fut in pending:
                 fut._schedule()
             return
@@ -527,6 +569,16 @@ class Connection(Engine):
                 else _reason_for(exc)
             )
             self._transport_lost(reason)
+
+    def ws_send(self, ref: StreamRef, frames: Any) -> None:
+        """Send one websocket frame or a list of them on an upgraded stream."""
+        t = type(frames)
+        core = self._core
+        if ref is self._ws_ref and (t is Binary or t is Text) and core is not None and not self.opts.trace:
+            # The engine's common case (see Engine.ws_send) without entering the no-op lock.
+            self._io_write(core.message_bytes(frames))  # type: ignore[attr-defined]
+            return
+        super().ws_send(ref, frames)
 
     def _io_write(self, data: bytes) -> None:
         proto = self._proto
@@ -574,7 +626,10 @@ class Connection(Engine):
     async def await_(self, ref: StreamRef, timeout: float | None = 5.0) -> Any:
         """The next message of the stream ``ref``; errors become exceptions."""
         mailbox, match, wake = self._await_args(ref)
-        msg = await mailbox.wait_for(match, timeout, wake)
+        if type(mailbox) is Mailbox:
+            msg = await mailbox._wait(self._loop, match, timeout, wake)
+        else:
+            msg = await mailbox.wait_for(match, timeout, wake)
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
         return self._await_result(ref, msg)

@@ -26,6 +26,7 @@ __all__ = [
     "Filler",
     "H2Header",
     "Utf8Validator",
+    "WakeupBase",
     "WsHeader",
     "apply_mask",
     "build_ws_frame",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .pure import (
         Filler,
         Utf8Validator,
+        WakeupBase,
         apply_mask,
         build_ws_frame,
         parse_ws_headers,
@@ -69,3 +71,4 @@ else:
     Filler = _impl.Filler
     ws_event_types = _impl.ws_event_types
     ws_simple_frames = _impl.ws_simple_frames
+    WakeupBase = _impl.WakeupBase

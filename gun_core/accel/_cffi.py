@@ -31,6 +31,7 @@ from .pure import (
     _check_scan_args,
 )
 from .pure import Filler as _PureFiller
+from .pure import WakeupBase as _PureWakeupBase
 from .pure import ws_event_types as _pure_ws_event_types
 from .pure import ws_simple_frames as _pure_ws_simple_frames
 
@@ -47,6 +48,7 @@ __all__ = [
     "SCAN_OK",
     "Filler",
     "Utf8Validator",
+    "WakeupBase",
     "apply_mask",
     "build_ws_frame",
     "parse_ws_headers",
@@ -152,6 +154,7 @@ Filler = _PureFiller if _speedups is None else _speedups.Filler
 # Building Python objects needs the CPython API: without _speedups, the pure twins.
 ws_event_types = _pure_ws_event_types if _speedups is None else _speedups.ws_event_types
 ws_simple_frames = _pure_ws_simple_frames if _speedups is None else _speedups.ws_simple_frames
+WakeupBase = _PureWakeupBase if _speedups is None else _speedups.WakeupBase
 
 
 def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[int, int, list[WsHeader]]:

@@ -24,6 +24,7 @@ __all__ = [
     "Filler",
     "H2Header",
     "Utf8Validator",
+    "WakeupBase",
     "WsHeader",
     "apply_mask",
     "build_ws_frame",
@@ -370,3 +371,67 @@ def ws_simple_frames(buf: bytes, pos: int, limit: int, stream_id: Any, events: l
         append(event)
         pos = stop
     return pos
+
+
+class WakeupBase:
+    """A one-shot completion that a coroutine can await (the C twin is built with the accelerator).
+
+    It speaks the part of the asyncio future protocol that a Task uses on every wait: the
+    attribute ``_asyncio_future_blocking``, ``get_loop``, ``add_done_callback``, ``result``,
+    ``done``, ``cancelled``, and ``await`` (which yields the object once, unless it is already
+    complete, then returns ``result()``). A Task can therefore wait on it as on a Future.
+    Nothing here completes it: a subclass does, by setting ``_state`` (0 pending, 1 done,
+    2 cancelled) and ``_result``, and running ``_callbacks`` (a list of ``(fn, context)``
+    pairs, or ``None``) as it sees fit. The subclass also provides the two rare paths:
+    ``_result_other()``, which is what ``result()`` does when ``_state`` is not 1, and
+    ``_add_late(fn, context)``, which is what ``add_done_callback`` does once it is complete.
+    ``gun_io.aio`` builds its mailbox wake-up on this class.
+    """
+
+    __slots__ = ("_asyncio_future_blocking", "_callbacks", "_cancel_message", "_loop", "_result", "_state")
+
+    def __init__(self, loop: Any) -> None:
+        self._loop = loop
+        self._state = 0
+        self._result: Any = None
+        self._callbacks: list[tuple[Any, Any]] | None = None
+        self._cancel_message: Any = None
+        self._asyncio_future_blocking = False
+
+    def get_loop(self) -> Any:
+        """The event loop it belongs to."""
+        return self._loop
+
+    def done(self) -> bool:
+        """True once completed or cancelled."""
+        return self._state != 0
+
+    def cancelled(self) -> bool:
+        """True once cancelled."""
+        return self._state == 2
+
+    def result(self) -> Any:
+        """The result when completed; otherwise whatever the subclass's ``_result_other()`` does."""
+        if self._state == 1:
+            return self._result
+        return self._result_other()  # type: ignore[attr-defined]
+
+    def add_done_callback(self, fn: Any, *, context: Any = None) -> Any:
+        """Keep ``(fn, context)`` in ``_callbacks``; once complete, ``_add_late(fn, context)`` instead."""
+        if self._state:
+            return self._add_late(fn, context)  # type: ignore[attr-defined]
+        if self._callbacks is None:
+            self._callbacks = [(fn, context)]
+        else:
+            self._callbacks.append((fn, context))
+        return None
+
+    def __await__(self) -> Any:
+        if not self._state:
+            self._asyncio_future_blocking = True
+            yield self
+        if not self._state:
+            raise RuntimeError("await wasn't used with future")
+        return self.result()
+
+    __iter__ = __await__

@@ -54,6 +54,7 @@ def test_c_twin_uses_speedups_when_built(c_twin: ModuleType, speedups: ModuleTyp
     assert c_twin.apply_mask is speedups.apply_mask
     assert c_twin.build_ws_frame is speedups.build_ws_frame
     assert c_twin._utf8_step is speedups.utf8_feed
+    assert c_twin.WakeupBase is speedups.WakeupBase
     assert (speedups.UTF8_ACCEPT, speedups.UTF8_REJECT) == (c_twin._UTF8_ACCEPT, c_twin._UTF8_REJECT)
 
 
