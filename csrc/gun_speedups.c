@@ -264,6 +264,204 @@ static PyObject *new_with_slot(PyTypeObject *cls, Py_ssize_t off, PyObject *valu
     return obj;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* MaskKeys(size=4096): fresh 4-byte websocket masking keys from a block of os.urandom bytes,  */
+/* refilled when used up (the pure twin, gun_core.accel.pure.MaskKeys, says more). next() is   */
+/* on the path of every message a client sends.                                                */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *block; /* bytes of `size` random bytes */
+    Py_ssize_t pos;
+    Py_ssize_t size;
+} MaskKeysObject;
+
+/* A new block of `size` bytes from os.urandom (looked up at each fill, as the pure twin does:
+ * once per size / 4 keys). */
+static PyObject *mask_keys_fill(Py_ssize_t size)
+{
+    PyObject *block, *os = PyImport_ImportModule("os");
+    if (os == NULL)
+        return NULL;
+    block = PyObject_CallMethod(os, "urandom", "n", size);
+    Py_DECREF(os);
+    if (block != NULL && (!PyBytes_Check(block) || PyBytes_GET_SIZE(block) != size)) {
+        Py_DECREF(block);
+        PyErr_SetString(PyExc_RuntimeError, "os.urandom returned the wrong number of bytes");
+        return NULL;
+    }
+    return block;
+}
+
+static PyObject *mask_keys_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    Py_ssize_t size = 4096;
+    MaskKeysObject *self;
+    static char *kwlist[] = {"size", NULL};
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|n:MaskKeys", kwlist, &size))
+        return NULL;
+    if (size < 4 || size % 4) {
+        PyErr_SetString(PyExc_ValueError, "the key block size must be a positive multiple of 4");
+        return NULL;
+    }
+    self = (MaskKeysObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->block = mask_keys_fill(size);
+    if (self->block == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->pos = 0;
+    self->size = size;
+    return (PyObject *)self;
+}
+
+static void mask_keys_dealloc(MaskKeysObject *self)
+{
+    Py_XDECREF(self->block);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *mask_keys_next(MaskKeysObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->pos >= self->size) {
+        PyObject *block = mask_keys_fill(self->size);
+        if (block == NULL)
+            return NULL;
+        Py_SETREF(self->block, block);
+        self->pos = 0;
+    }
+    self->pos += 4;
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(self->block) + self->pos - 4, 4);
+}
+
+static PyMethodDef mask_keys_methods[] = {
+    {"next", (PyCFunction)mask_keys_next, METH_NOARGS, "next() -> bytes\n\nA fresh key; no key is ever handed out twice."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject MaskKeysType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "gun_core._speedups.MaskKeys",
+    .tp_basicsize = sizeof(MaskKeysObject),
+    .tp_dealloc = (destructor)mask_keys_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "MaskKeys(size=4096): fresh 4-byte masking keys from a block of os.urandom bytes.",
+    .tp_methods = mask_keys_methods,
+    .tp_new = mask_keys_new,
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* slot_builder(cls, names): a callable that makes an instance of cls with those object slots  */
+/* set from its arguments, in order, without calling __init__ (the pure twin says more). It is */
+/* how the drivers make their hot messages (GunWs, GunData, GunResponse), frozen dataclasses   */
+/* whose generated __init__ would set each field through object.__setattr__.                   */
+
+#define SLOT_BUILDER_MAX 8
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyTypeObject *cls;
+    Py_ssize_t n;
+    Py_ssize_t offs[SLOT_BUILDER_MAX];
+} SlotBuilderObject;
+
+static PyObject *slot_builder_vectorcall(SlotBuilderObject *self, PyObject *const *args, size_t nargsf,
+                                         PyObject *kwnames)
+{
+    Py_ssize_t i, nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *obj;
+
+    if (nargs != self->n || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0)) {
+        PyErr_Format(PyExc_TypeError, "the %s builder takes %zd positional arguments (%zd given)", self->cls->tp_name,
+                     self->n, nargs);
+        return NULL;
+    }
+    obj = self->cls->tp_alloc(self->cls, 0);
+    if (obj == NULL)
+        return NULL;
+    for (i = 0; i < nargs; i++) {
+        Py_INCREF(args[i]);
+        *(PyObject **)((char *)obj + self->offs[i]) = args[i];
+    }
+    return obj;
+}
+
+static void slot_builder_dealloc(SlotBuilderObject *self)
+{
+    Py_XDECREF(self->cls);
+    PyObject_Free(self);
+}
+
+static PyTypeObject SlotBuilderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "gun_core._speedups.SlotBuilder",
+    .tp_basicsize = sizeof(SlotBuilderObject),
+    .tp_dealloc = (destructor)slot_builder_dealloc,
+    .tp_vectorcall_offset = offsetof(SlotBuilderObject, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "What slot_builder(cls, names) returns: call it with one value per name.",
+};
+
+PyDoc_STRVAR(slot_builder_doc, "slot_builder(cls, names) -> callable\n\n"
+                               "A callable that makes an instance of cls (whose __new__ is object's) with the\n"
+                               "object slots `names` set from its positional arguments, without __init__.");
+
+static PyObject *sp_slot_builder(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyTypeObject *cls;
+    PyObject *names;
+    SlotBuilderObject *self;
+    Py_ssize_t i, n;
+    (void)module;
+
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "slot_builder() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (!PyType_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "slot_builder() takes a class and a tuple of slot names");
+        return NULL;
+    }
+    cls = (PyTypeObject *)args[0];
+    names = args[1];
+    n = PyTuple_GET_SIZE(names);
+    if (n > SLOT_BUILDER_MAX) {
+        PyErr_Format(PyExc_ValueError, "slot_builder() sets at most %d slots, not %zd", SLOT_BUILDER_MAX, n);
+        return NULL;
+    }
+    if (cls->tp_new != PyBaseObject_Type.tp_new) {
+        PyErr_Format(PyExc_TypeError, "%s has its own __new__: slot_builder() cannot make it", cls->tp_name);
+        return NULL;
+    }
+    self = PyObject_New(SlotBuilderObject, &SlotBuilderType);
+    if (self == NULL)
+        return NULL;
+    self->vectorcall = (vectorcallfunc)slot_builder_vectorcall;
+    self->cls = NULL;
+    self->n = n;
+    for (i = 0; i < n; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        const char *s;
+        if (!PyUnicode_Check(name)) {
+            PyErr_SetString(PyExc_TypeError, "slot_builder() takes a class and a tuple of slot names");
+            Py_DECREF(self);
+            return NULL;
+        }
+        s = PyUnicode_AsUTF8(name);
+        if (s == NULL || (self->offs[i] = slot_offset(cls, s)) < 0) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
+    Py_INCREF(cls);
+    self->cls = cls;
+    return (PyObject *)self;
+}
+
 PyDoc_STRVAR(ws_simple_frames_doc,
              "ws_simple_frames(buf, pos, limit, stream_id, events) -> int\n\n"
              "Append a Ws event for each whole unfragmented, unmasked, uncompressed text or binary\n"
@@ -645,6 +843,56 @@ static PyObject *wakeup_add_done_callback(WakeupObject *self, PyObject *const *a
     Py_RETURN_NONE;
 }
 
+static PyObject *run_name; /* "run", interned */
+
+/* _fire(): take the callbacks and call each now, fn(self) or context.run(fn, self). */
+static PyObject *wakeup_fire(WakeupObject *self, PyObject *unused)
+{
+    PyObject *callbacks = self->callbacks;
+    Py_ssize_t i, n;
+    (void)unused;
+
+    self->callbacks = NULL;
+    if (callbacks == NULL || callbacks == Py_None) {
+        Py_XDECREF(callbacks);
+        Py_RETURN_NONE;
+    }
+    if (!PyList_Check(callbacks)) {
+        Py_DECREF(callbacks);
+        PyErr_SetString(PyExc_TypeError, "_callbacks must be a list or None");
+        return NULL;
+    }
+    n = PyList_GET_SIZE(callbacks);
+    for (i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(callbacks, i), *fn, *context, *r;
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            Py_DECREF(callbacks);
+            PyErr_SetString(PyExc_TypeError, "_callbacks holds (fn, context) pairs");
+            return NULL;
+        }
+        fn = PyTuple_GET_ITEM(pair, 0);
+        context = PyTuple_GET_ITEM(pair, 1);
+        if (context == Py_None) {
+            r = PyObject_CallOneArg(fn, (PyObject *)self);
+        }
+        else {
+            PyObject *stack[3] = {context, fn, (PyObject *)self};
+            if (run_name == NULL && (run_name = PyUnicode_InternFromString("run")) == NULL) {
+                Py_DECREF(callbacks);
+                return NULL;
+            }
+            r = PyObject_VectorcallMethod(run_name, stack, 3, NULL);
+        }
+        if (r == NULL) {
+            Py_DECREF(callbacks);
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    Py_DECREF(callbacks);
+    Py_RETURN_NONE;
+}
+
 static PyObject *wakeup_await(WakeupObject *self)
 {
     WakeupIterObject *it = PyObject_GC_New(WakeupIterObject, &WakeupIterType);
@@ -673,6 +921,8 @@ static PyMethodDef wakeup_methods[] = {
     {"cancelled", (PyCFunction)wakeup_cancelled, METH_NOARGS, "cancelled() -> True once cancelled"},
     {"result", (PyCFunction)wakeup_result, METH_NOARGS,
      "result() -> the result when completed; else what the subclass's _result_other() does"},
+    {"_fire", (PyCFunction)wakeup_fire, METH_NOARGS,
+     "_fire(): take _callbacks and call each (fn, context) now: fn(self), or context.run(fn, self)"},
     {"add_done_callback", (PyCFunction)(void (*)(void))wakeup_add_done_callback, METH_FASTCALL | METH_KEYWORDS,
      "add_done_callback(fn, *, context=None): keep (fn, context) in _callbacks; once done, _add_late(fn, context)"},
     {NULL, NULL, 0, NULL},
@@ -809,6 +1059,7 @@ static PyMethodDef speedups_methods[] = {
     {"utf8_feed", (PyCFunction)(void (*)(void))sp_utf8_feed, METH_FASTCALL, utf8_feed_doc},
     {"ws_event_types", (PyCFunction)(void (*)(void))sp_ws_event_types, METH_FASTCALL, ws_event_types_doc},
     {"ws_simple_frames", (PyCFunction)(void (*)(void))sp_ws_simple_frames, METH_FASTCALL, ws_simple_frames_doc},
+    {"slot_builder", (PyCFunction)(void (*)(void))sp_slot_builder, METH_FASTCALL, slot_builder_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -839,7 +1090,14 @@ PyMODINIT_FUNC PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
-    if (PyType_Ready(&WakeupType) < 0 || PyType_Ready(&WakeupIterType) < 0) {
+    if (PyType_Ready(&WakeupType) < 0 || PyType_Ready(&WakeupIterType) < 0 || PyType_Ready(&SlotBuilderType) < 0 ||
+        PyType_Ready(&MaskKeysType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&MaskKeysType);
+    if (PyModule_AddObject(m, "MaskKeys", (PyObject *)&MaskKeysType) < 0) {
+        Py_DECREF(&MaskKeysType);
         Py_DECREF(m);
         return NULL;
     }

@@ -14,12 +14,11 @@ belongs to the machine in :mod:`gun_core.ws`, which knows what was negotiated.
 
 from __future__ import annotations
 
-import os
 import struct
 from enum import IntEnum
 from typing import NamedTuple
 
-from .accel import build_ws_frame
+from .accel import MaskKeys, build_ws_frame
 
 __all__ = [
     "CLOSE_CODES_ALLOWED",
@@ -146,32 +145,6 @@ def build_frame(
     The length uses the minimal encoding (RFC 6455 5.2). ``mask_key`` must be 4 bytes.
     """
     return build_ws_frame(opcode | (0x80 if fin else 0) | (0x40 if rsv1 else 0), payload, mask_key)
-
-
-class MaskKeys:
-    """A source of random 4-byte masking keys (RFC 6455 5.3).
-
-    Keys come from a block of ``os.urandom`` bytes that is refilled when used up, so
-    sending a frame costs no system call.
-    """
-
-    __slots__ = ("_block", "_pos", "_size")
-
-    def __init__(self, size: int = 4096) -> None:
-        if size < 4 or size % 4:
-            raise ValueError("the key block size must be a positive multiple of 4")
-        self._size = size
-        self._block = os.urandom(size)
-        self._pos = 0
-
-    def next(self) -> bytes:
-        """Return a fresh key; no key is ever handed out twice."""
-        pos = self._pos
-        if pos >= self._size:
-            self._block = os.urandom(self._size)
-            pos = 0
-        self._pos = pos + 4
-        return self._block[pos : pos + 4]
 
 
 def encode_close(code: int | None, reason: str = "") -> bytes:

@@ -547,13 +547,8 @@ class Connection(Engine):
                 fut._schedule()
             return
         for i, fut in enumerate(pending):
-            callbacks, fut._callbacks = fut._callbacks, None
             try:
-                for fn, context in callbacks or ():
-                    if context is None:
-                        fn(fut)
-                    else:
-                        context.run(fn, fut)
+                fut._fire()
             except BaseException:  # KeyboardInterrupt or SystemExit out of a task: the others wake later
                 for rest in pending[i + 1 :]:
                     rest._schedule()
@@ -630,6 +625,8 @@ class Connection(Engine):
             msg = await mailbox._wait(self._loop, match, timeout, wake)
         else:
             msg = await mailbox.wait_for(match, timeout, wake)
+        if type(msg) is GunWs or type(msg) is GunData:  # (never an error: the common case in one test)
+            return msg
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
         return self._await_result(ref, msg)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from gun_core import accel
 from gun_core import events as ev
 from gun_core.errors import BadOption, ConnectionDown, ConnectionFailure, Reason, StreamError, UsageError
 from gun_core.headers import BAD_TARGET, HeadersIn, has_header, normalize_headers, to_bytes
@@ -60,20 +61,11 @@ _REQ_OPT_KEYS = {"reply_to", "flow", "invalid_request_headers"}
 _NO_OPTS: Mapping[str, Any] = MappingProxyType({})
 _MAX_DEAD_REFS = 4096
 
-# The messages of the hot paths (GunWs, GunResponse, GunData) are built by setting their slots
+# The messages of the hot paths (GunWs, GunResponse, GunData) are made by setting their slots
 # directly, as the generated __init__ of the frozen dataclass does, minus the cost of its call.
-_new = object.__new__
-
-
-def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
-    return tuple(cls.__dict__[name].__set__ for name in names)
-
-
-_set_gunws_conn, _set_gunws_ref, _set_gunws_frame = _setters(ev.GunWs, "conn", "stream_ref", "frame")
-_set_resp_conn, _set_resp_ref, _set_resp_fin, _set_resp_status, _set_resp_headers = _setters(
-    ev.GunResponse, "conn", "stream_ref", "fin", "status", "headers"
-)
-_set_data_conn, _set_data_ref, _set_data_fin, _set_data_data = _setters(ev.GunData, "conn", "stream_ref", "fin", "data")
+_make_gunws = accel.slot_builder(ev.GunWs, ("conn", "stream_ref", "frame"))
+_make_data = accel.slot_builder(ev.GunData, ("conn", "stream_ref", "fin", "data"))
+_make_response = accel.slot_builder(ev.GunResponse, ("conn", "stream_ref", "fin", "status", "headers"))
 
 
 class StreamRef:
@@ -510,11 +502,7 @@ class Engine:
             if t is ev.Ws:  # first: an echo or a stream of messages is nothing else
                 s = by_core.get(e.stream_id)
                 if s is not None:
-                    wmsg = _new(ev.GunWs)
-                    _set_gunws_conn(wmsg, self)
-                    _set_gunws_ref(wmsg, s.ref)
-                    _set_gunws_frame(wmsg, e.frame)
-                    s.mailbox.put(wmsg)
+                    s.mailbox.put(_make_gunws(self, s.ref, e.frame))
             elif t is ev.Data:
                 s = by_core.get(e.stream_id)
                 if s is not None:
@@ -523,12 +511,7 @@ class Engine:
                         continue
                     if e.fin:
                         self._end_stream(e.stream_id)
-                    dmsg = _new(ev.GunData)
-                    _set_data_conn(dmsg, self)
-                    _set_data_ref(dmsg, s.ref)
-                    _set_data_fin(dmsg, e.fin)
-                    _set_data_data(dmsg, e.data)
-                    s.mailbox.put(dmsg)
+                    s.mailbox.put(_make_data(self, s.ref, e.fin, e.data))
             elif t is ev.Response:
                 s = by_core.get(e.stream_id)
                 if s is not None:
@@ -538,13 +521,7 @@ class Engine:
                         self._store_cookies(s, e.headers)
                     if e.fin:
                         self._end_stream(e.stream_id)
-                    rmsg = _new(ev.GunResponse)
-                    _set_resp_conn(rmsg, self)
-                    _set_resp_ref(rmsg, s.ref)
-                    _set_resp_fin(rmsg, e.fin)
-                    _set_resp_status(rmsg, e.status)
-                    _set_resp_headers(rmsg, e.headers)
-                    s.mailbox.put(rmsg)
+                    s.mailbox.put(_make_response(self, s.ref, e.fin, e.status, e.headers))
             elif t is ev.Inform:
                 s = by_core.get(e.stream_id)
                 if s is not None:

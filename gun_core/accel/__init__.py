@@ -25,6 +25,7 @@ __all__ = [
     "SCAN_OK",
     "Filler",
     "H2Header",
+    "MaskKeys",
     "Utf8Validator",
     "WakeupBase",
     "WsHeader",
@@ -32,6 +33,7 @@ __all__ = [
     "build_ws_frame",
     "parse_ws_headers",
     "scan_h2_headers",
+    "slot_builder",
     "ws_event_types",
     "ws_simple_frames",
 ]
@@ -42,12 +44,14 @@ IMPORT_ERROR: str | None = None
 if TYPE_CHECKING:
     from .pure import (
         Filler,
+        MaskKeys,
         Utf8Validator,
         WakeupBase,
         apply_mask,
         build_ws_frame,
         parse_ws_headers,
         scan_h2_headers,
+        slot_builder,
         ws_event_types,
         ws_simple_frames,
     )
@@ -72,3 +76,5 @@ else:
     ws_event_types = _impl.ws_event_types
     ws_simple_frames = _impl.ws_simple_frames
     WakeupBase = _impl.WakeupBase
+    slot_builder = _impl.slot_builder
+    MaskKeys = _impl.MaskKeys

@@ -31,7 +31,9 @@ from .pure import (
     _check_scan_args,
 )
 from .pure import Filler as _PureFiller
+from .pure import MaskKeys as _PureMaskKeys
 from .pure import WakeupBase as _PureWakeupBase
+from .pure import slot_builder as _pure_slot_builder
 from .pure import ws_event_types as _pure_ws_event_types
 from .pure import ws_simple_frames as _pure_ws_simple_frames
 
@@ -47,12 +49,14 @@ __all__ = [
     "SCAN_NEED_PAYLOAD",
     "SCAN_OK",
     "Filler",
+    "MaskKeys",
     "Utf8Validator",
     "WakeupBase",
     "apply_mask",
     "build_ws_frame",
     "parse_ws_headers",
     "scan_h2_headers",
+    "slot_builder",
 ]
 
 if (lib.GUN_SCAN_OK, lib.GUN_SCAN_NEED_HEADER, lib.GUN_SCAN_NEED_PAYLOAD, lib.GUN_SCAN_ERROR) != (
@@ -155,6 +159,8 @@ Filler = _PureFiller if _speedups is None else _speedups.Filler
 ws_event_types = _pure_ws_event_types if _speedups is None else _speedups.ws_event_types
 ws_simple_frames = _pure_ws_simple_frames if _speedups is None else _speedups.ws_simple_frames
 WakeupBase = _PureWakeupBase if _speedups is None else _speedups.WakeupBase
+slot_builder = _pure_slot_builder if _speedups is None else _speedups.slot_builder
+MaskKeys = _PureMaskKeys if _speedups is None else _speedups.MaskKeys
 
 
 def parse_ws_headers(buf: Buffer, pos: int = 0, max_frames: int = 64) -> tuple[int, int, list[WsHeader]]:

@@ -12,7 +12,9 @@ status.
 from __future__ import annotations
 
 import codecs
+import os
 import struct
+import types
 from typing import Any
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "Buffer",
     "Filler",
     "H2Header",
+    "MaskKeys",
     "Utf8Validator",
     "WakeupBase",
     "WsHeader",
@@ -30,6 +33,7 @@ __all__ = [
     "build_ws_frame",
     "parse_ws_headers",
     "scan_h2_headers",
+    "slot_builder",
     "ws_event_types",
     "ws_simple_frames",
 ]
@@ -54,6 +58,8 @@ _H2_HEADER = struct.Struct("!HBBBI")  # 24-bit length as H + B, type, flags, str
 _WS_HEAD16 = struct.Struct("!BBH")
 _WS_HEAD64 = struct.Struct("!BBQ")
 _XOR_TABLES: dict[int, bytes] = {}
+_MemberDescriptor = types.MemberDescriptorType
+_object_new: Any = object.__new__
 
 
 def _xor_table(k: int) -> bytes:
@@ -382,7 +388,8 @@ class WakeupBase:
     complete, then returns ``result()``). A Task can therefore wait on it as on a Future.
     Nothing here completes it: a subclass does, by setting ``_state`` (0 pending, 1 done,
     2 cancelled) and ``_result``, and running ``_callbacks`` (a list of ``(fn, context)``
-    pairs, or ``None``) as it sees fit. The subclass also provides the two rare paths:
+    pairs, or ``None``) as it sees fit, through the loop or at once with ``_fire()``. The
+    subclass also provides the two rare paths:
     ``_result_other()``, which is what ``result()`` does when ``_state`` is not 1, and
     ``_add_late(fn, context)``, which is what ``add_done_callback`` does once it is complete.
     ``gun_io.aio`` builds its mailbox wake-up on this class.
@@ -426,6 +433,16 @@ class WakeupBase:
             self._callbacks.append((fn, context))
         return None
 
+    def _fire(self) -> None:
+        """Take ``_callbacks`` and call each ``(fn, context)`` now: ``fn(self)``, or
+        ``context.run(fn, self)`` when there is a context."""
+        callbacks, self._callbacks = self._callbacks, None
+        for fn, context in callbacks or ():
+            if context is None:
+                fn(self)
+            else:
+                context.run(fn, self)
+
     def __await__(self) -> Any:
         if not self._state:
             self._asyncio_future_blocking = True
@@ -435,3 +452,66 @@ class WakeupBase:
         return self.result()
 
     __iter__ = __await__
+
+
+def slot_builder(cls: type, names: tuple[str, ...]) -> Any:
+    """A callable that makes an instance of ``cls`` with the slots ``names`` set from its
+    positional arguments, in order, without calling ``__init__``.
+
+    For slotted classes whose ``__new__`` is ``object.__new__``, such as a frozen dataclass:
+    the result is what its ``__init__`` would make when given the same values, minus the cost
+    of setting each field through ``object.__setattr__``. Slots left out stay unset. At most
+    8 names; the C twin fills the slots directly.
+    """
+    if not isinstance(cls, type) or type(names) is not tuple:
+        raise TypeError("slot_builder() takes a class and a tuple of slot names")
+    if len(names) > 8:
+        raise ValueError(f"slot_builder() sets at most 8 slots, not {len(names)}")
+    if cls.__new__ is not _object_new:
+        raise TypeError(f"{cls.__name__} has its own __new__: slot_builder() cannot make it")
+    setters = []
+    for name in names:
+        if type(name) is not str:
+            raise TypeError("slot_builder() takes a class and a tuple of slot names")
+        descr = cls.__dict__.get(name)
+        if type(descr) is not _MemberDescriptor:
+            raise TypeError(f"{cls.__name__} has no slot {name}")
+        setters.append(descr.__set__)
+    n = len(setters)
+
+    def build(*values: Any) -> Any:
+        if len(values) != n:
+            raise TypeError(f"the {cls.__name__} builder takes {n} positional arguments ({len(values)} given)")
+        obj: Any = object.__new__(cls)
+        for setter, value in zip(setters, values, strict=True):
+            setter(obj, value)
+        return obj
+
+    return build
+
+
+class MaskKeys:
+    """A source of random 4-byte masking keys (RFC 6455 5.3).
+
+    Keys come from a block of ``os.urandom`` bytes that is refilled when used up, so
+    sending a frame costs no system call. The C twin draws the same keys from the same
+    blocks, in one C call per key.
+    """
+
+    __slots__ = ("_block", "_pos", "_size")
+
+    def __init__(self, size: int = 4096) -> None:
+        if size < 4 or size % 4:
+            raise ValueError("the key block size must be a positive multiple of 4")
+        self._size = size
+        self._block = os.urandom(size)
+        self._pos = 0
+
+    def next(self) -> bytes:
+        """Return a fresh key; no key is ever handed out twice."""
+        pos = self._pos
+        if pos >= self._size:
+            self._block = os.urandom(self._size)
+            pos = 0
+        self._pos = pos + 4
+        return self._block[pos : pos + 4]

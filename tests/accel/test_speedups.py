@@ -324,3 +324,31 @@ def test_ws_event_types_refuses_classes_without_the_slots(speedups: ModuleType) 
             impl.ws_event_types(Plain, Text, Binary)
     speedups.ws_event_types(Ws, Text, Binary)  # (what gun_core.ws set: unchanged)
     pure.ws_event_types(Ws, Text, Binary)
+
+
+def test_mask_keys_twins_draw_the_same_keys(
+    c_twin: ModuleType, speedups: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the same os.urandom bytes, both twins hand out the same keys, 4 bytes each, and refill
+    the block exactly when it is used up; a bad block size is refused alike."""
+    import os
+
+    for twin in (c_twin, pure):
+        stream = random.Random(7)
+        calls: list[int] = []
+
+        def fake_urandom(n: int, stream: random.Random = stream, calls: list[int] = calls) -> bytes:
+            calls.append(n)
+            return bytes(stream.randrange(256) for _ in range(n))
+
+        monkeypatch.setattr(os, "urandom", fake_urandom)
+        keys = twin.MaskKeys(8)
+        got = [keys.next() for _ in range(7)]
+        assert calls == [8, 8, 8, 8]
+        want_stream = random.Random(7)
+        blocks = b"".join(bytes(want_stream.randrange(256) for _ in range(8)) for _ in range(4))
+        assert got == [blocks[i * 4 : i * 4 + 4] for i in range(7)]
+        assert all(type(k) is bytes for k in got)
+    for size in (0, 2, 6, -4):
+        assert outcome(c_twin.MaskKeys, size) == outcome(pure.MaskKeys, size)
+    assert c_twin.MaskKeys is speedups.MaskKeys

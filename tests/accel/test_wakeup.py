@@ -200,3 +200,32 @@ def test_cycles_are_collected(wakeup: type) -> None:
     del w, probe
     gc.collect()
     assert ref() is None
+
+
+def test_fire_runs_the_callbacks_now(wakeup: type) -> None:
+    """``_fire`` takes the callbacks and calls each at once, in its context when it has one; an
+    exception stops it and reaches the caller."""
+    import contextvars
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="outside")
+    ctx = contextvars.copy_context()
+    ctx.run(var.set, "inside")
+    seen: list[tuple[str, Any]] = []
+    w = wakeup(None)
+    w._fire()  # nothing to call
+    w.add_done_callback(lambda f: seen.append(("plain", var.get())))
+    w.add_done_callback(lambda f: seen.append(("ctx", var.get())), context=ctx)
+    w._fire()
+    assert seen == [("plain", "outside"), ("ctx", "inside")]
+    assert w._callbacks is None
+    w._fire()
+    assert len(seen) == 2
+
+    def boom(f: Any) -> None:
+        raise KeyboardInterrupt
+
+    w.add_done_callback(boom)
+    w.add_done_callback(seen.append)
+    with pytest.raises(KeyboardInterrupt):
+        w._fire()
+    assert w._callbacks is None and len(seen) == 2
