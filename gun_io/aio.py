@@ -116,6 +116,12 @@ class _LoopThreadOnly:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
 
 _NO_LOCK = _LoopThreadOnly()
 

@@ -868,7 +868,9 @@ class Engine:
     def ws_send(self, ref: StreamRef, frames: Any) -> None:
         """Send one websocket frame or a list of them on an upgraded stream."""
         t = type(frames)
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # (not `with`: on every message's path, and a `with` costs twice as much)
+        try:
             core = self._core
             if ref is self._ws_ref and (t is Binary or t is Text) and core is not None and not self.opts.trace:
                 # The common case, a data message on the upgraded connection: it neither starts
@@ -893,6 +895,8 @@ class Engine:
                     self._core_call(lambda c: c.timeout("closing"))
 
                 self._timer("closing", wsopts.closing_timeout, expire)
+        finally:
+            lock.release()
 
     # ------------------------------------------------------------------ websocket over HTTP/2 (RFC 8441)
 

@@ -52,8 +52,12 @@ class _BaseMailbox:
 
     def take(self, match: Match | None) -> tuple[bool, Any]:
         """Remove and return ``(True, msg)`` for the first match, or ``(False, None)``; never waits."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # (acquire/release rather than `with`: on every message's path, and cheaper)
+        try:
             return self._take(match)
+        finally:
+            lock.release()
 
     def peek(self, match: Match) -> Any | None:
         """The first message that matches, left in place, or ``None``."""
@@ -89,10 +93,14 @@ class Mailbox(_BaseMailbox):
 
     def put(self, msg: Any) -> None:
         """Deliver a message (from any thread)."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # (not `with`: see take)
+        try:
             self._messages.append(msg)
             if self._sleepers:
                 self._cond.notify_all()
+        finally:
+            lock.release()
 
     def _sleep(self, timeout: float | None) -> None:
         """Block in the condition (the lock held) until a put or a notify, or ``timeout``."""
