@@ -236,14 +236,17 @@ def test_other_tasks_still_wake_when_one_raises_systemexit() -> None:
 
 
 _SYSTEMEXIT_SCRIPT = """
-import asyncio, socket
+import asyncio, socket, threading
 from gun_io import aio
 from tests.helpers.fake_origin import FakeOrigin, read_request
+
+go = threading.Event()  # set once both tasks wait: the answers must not come while start() runs
 
 def script(sock, index):
     buf = bytearray()
     read_request(sock, buf)
     read_request(sock, buf)
+    go.wait(10)
     sock.sendall(b"HTTP/1.1 200 OK\\r\\ncontent-length: 1\\r\\n\\r\\na"
                  b"HTTP/1.1 200 OK\\r\\ncontent-length: 1\\r\\n\\r\\nb")
     sock.recv(1)
@@ -263,6 +266,7 @@ with FakeOrigin(script) as origin:
             return await conn.await_(second)
         return conn, asyncio.ensure_future(leaver()), asyncio.ensure_future(stayer())
     conn, leaver, stayer = loop.run_until_complete(start())
+    go.set()
     try:
         loop.run_until_complete(asyncio.wait_for(stayer, 5))
     except SystemExit:
