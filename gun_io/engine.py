@@ -783,12 +783,11 @@ class Engine:
 
     def _forget_stream(self, s: _Stream) -> None:
         """(Lock held.) Drop a stream: the core cancels it if it has it; no message follows."""
+        self._by_ref.pop(s.ref, None)
         sid = s.core_id
         if sid is not None and self._by_core.get(sid) is s:
             self._by_core.pop(sid, None)
-            self._by_ref.pop(s.ref, None)
             self._core_call(lambda c: c.cancel(sid))
-        self._by_ref.pop(s.ref, None)
 
     def update_flow(self, ref: StreamRef, increment: int) -> None:
         """Grant ``increment`` more bytes of data messages to a stream opened with ``flow``."""
@@ -867,36 +866,43 @@ class Engine:
 
     def ws_send(self, ref: StreamRef, frames: Any) -> None:
         """Send one websocket frame or a list of them on an upgraded stream."""
-        t = type(frames)
         lock = self._lock
         lock.acquire()  # (not `with`: on every message's path, and a `with` costs twice as much)
         try:
-            core = self._core
-            if ref is self._ws_ref and (t is Binary or t is Text) and core is not None and not self.opts.trace:
-                # The common case, a data message on the upgraded connection: it neither starts
-                # the closing handshake nor makes events, so straight to the core and the socket.
-                self._io_write(core.message_bytes(frames))  # type: ignore[attr-defined]
-                return
-            s = self._stream_for(ref)
-            if s is None or s.kind != "ws":
-                raise UsageError(f"{ref!r} is not an upgraded websocket stream")
-            if s.ws_core is not None:
-                self._h2_ws_send(s, frames)
-                return
-            if self._protocol != "ws" or self._ws_ref is not ref or s.core_id is None:
-                raise UsageError(f"{ref!r} is not an upgraded websocket stream (not up)")
-            self._core_call(lambda c: c.send(frames))  # type: ignore[attr-defined]
-            core = self._core
-            if core is not None and core.closing and "closing" not in self._timers:
-                # We sent a Close: the peer has closing_timeout to answer (RFC 6455 7.1.1).
-                wsopts = s.ws_opts or self.opts.ws
-
-                def expire() -> None:
-                    self._core_call(lambda c: c.timeout("closing"))
-
-                self._timer("closing", wsopts.closing_timeout, expire)
+            self._ws_send(ref, frames)
         finally:
             lock.release()
+
+    def _ws_send(self, ref: StreamRef, frames: Any) -> None:
+        """Send one websocket frame or a list of them on an upgraded stream.
+
+        The body of ``ws_send``, run with the lock held; a driver without a lock (asyncio) has
+        it as its ``ws_send``."""
+        t = type(frames)
+        core = self._core
+        if ref is self._ws_ref and (t is Binary or t is Text) and core is not None and not self.opts.trace:
+            # The common case, a data message on the upgraded connection: it neither starts
+            # the closing handshake nor makes events, so straight to the core and the socket.
+            self._io_write(core.message_bytes(frames))  # type: ignore[attr-defined]
+            return
+        s = self._stream_for(ref)
+        if s is None or s.kind != "ws":
+            raise UsageError(f"{ref!r} is not an upgraded websocket stream")
+        if s.ws_core is not None:
+            self._h2_ws_send(s, frames)
+            return
+        if self._protocol != "ws" or self._ws_ref is not ref or s.core_id is None:
+            raise UsageError(f"{ref!r} is not an upgraded websocket stream (not up)")
+        self._core_call(lambda c: c.send(frames))  # type: ignore[attr-defined]
+        core = self._core
+        if core is not None and core.closing and "closing" not in self._timers:
+            # We sent a Close: the peer has closing_timeout to answer (RFC 6455 7.1.1).
+            wsopts = s.ws_opts or self.opts.ws
+
+            def expire() -> None:
+                self._core_call(lambda c: c.timeout("closing"))
+
+            self._timer("closing", wsopts.closing_timeout, expire)
 
     # ------------------------------------------------------------------ websocket over HTTP/2 (RFC 8441)
 
