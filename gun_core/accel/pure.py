@@ -317,21 +317,19 @@ class Utf8Validator:
         self._ok = True
 
 
-# ws_simple_frames builds these (set by ws_event_types): a class and the setters of its slots.
-_ws_types: tuple[Any, Any, Any, Any, Any, Any, Any] | None = None
+# ws_simple_frames builds these (set by ws_event_types): the builders of Ws, Text and Binary.
+_ws_types: tuple[Any, Any, Any] | None = None
 
 
 def ws_event_types(ws: type, text: type, binary: type) -> None:
     """The classes ``ws_simple_frames`` builds: slotted, with the slots ``Ws.stream_id``,
     ``Ws.frame``, ``Text.data`` and ``Binary.data`` (set as their ``__init__`` would)."""
     global _ws_types
-    try:
-        setters = [
-            c.__dict__[name].__set__ for c, name in ((ws, "stream_id"), (ws, "frame"), (text, "data"), (binary, "data"))
-        ]
-    except (KeyError, AttributeError) as exc:
-        raise TypeError(f"ws_event_types() takes three slotted classes: {exc}") from None
-    _ws_types = (ws, text, binary, *setters)
+    _ws_types = (
+        slot_builder(ws, ("stream_id", "frame")),
+        slot_builder(text, ("data",)),
+        slot_builder(binary, ("data",)),
+    )
 
 
 def ws_simple_frames(buf: bytes, pos: int, limit: int, stream_id: Any, events: list[Any]) -> int:
@@ -345,8 +343,7 @@ def ws_simple_frames(buf: bytes, pos: int, limit: int, stream_id: Any, events: l
         raise RuntimeError("ws_simple_frames() before ws_event_types()")
     if not 0 <= pos <= len(buf):
         raise ValueError("pos is outside the buffer")
-    ws, text, binary, set_sid, set_frame, set_text, set_binary = _ws_types
-    new = object.__new__
+    make_ws, make_text, make_binary = _ws_types
     end = len(buf)
     append = events.append
     while end - pos >= 2:
@@ -366,15 +363,10 @@ def ws_simple_frames(buf: bytes, pos: int, limit: int, stream_id: Any, events: l
                 data = buf[start:stop].decode("utf-8")
             except UnicodeDecodeError:
                 break  # the caller fails the connection for it
-            frame = new(text)
-            set_text(frame, data)
+            frame = make_text(data)
         else:
-            frame = new(binary)
-            set_binary(frame, buf[start:stop])
-        event = new(ws)
-        set_sid(event, stream_id)
-        set_frame(event, frame)
-        append(event)
+            frame = make_binary(buf[start:stop])
+        append(make_ws(stream_id, frame))
         pos = stop
     return pos
 
