@@ -7,6 +7,11 @@ then prints one markdown table: the median, the spread ((max - min) / median) an
 each gun client, its ratio to every row (>1: gun is better, whichever way "better"
 points), followed by the targets of issue #8 for that table, met or not.
 
+A ratio is paired by round: in each round the clients run back to back, so their ratio in
+that round is measured under the same load; the table shows the median of those per-round
+ratios and, in brackets, their lowest and highest. On a shared machine the load moves from
+second to second, and a ratio of two medians taken from different rounds carries that drift.
+
 A client whose package or binary is missing is shown as "not installed" and skipped;
 under CI (``CI=true``) a missing *required* tool (nginx, h2load, wrk: ``.ci/run``
 installs them) is a failure. A client that raises is shown as "failed" and makes the
@@ -139,10 +144,14 @@ class Bench:
             if c.required and in_ci():
                 self.failures.append(f"{key}: {c.name} {why} (required under CI)")
         values: dict[str, list[float]] = {c.name: [] for c in runnable}
+        by_round: list[dict[str, float]] = []  # each timed round's results, for paired ratios
         notes: dict[str, str] = {}
         started = time.perf_counter()
         for r in range(rounds + (warmup and not self.quick)):
             timed = r >= (warmup and not self.quick)
+            this_round: dict[str, float] = {}
+            if timed:
+                by_round.append(this_round)
             for c in runnable:
                 if c.name in status:
                     continue
@@ -158,12 +167,14 @@ class Bench:
                 if isinstance(got, tuple):
                     got, notes[c.name] = got
                 values[c.name].append(got)
+                this_round[c.name] = got
         medians = {name: statistics.median(v) for name, v in values.items() if v and name not in status}
         better = "lower" if lower_is_better else "higher"
         print(f"\n### {key}: {title}\n")
         took = time.perf_counter() - started
         warm = ", after an untimed warm-up round" if warmup and not self.quick else ""
-        print(f"{unit}, {better} is better; {rounds} round(s){warm}, clients alternated; {took:.1f} s\n")
+        paired_note = "ratios paired by round (median, lowest-highest)"
+        print(f"{unit}, {better} is better; {rounds} round(s){warm}, clients alternated, {paired_note}; {took:.1f} s\n")
         ours = [c.name for c in clients if c.name in OURS and c.name in medians]
         head = ["client", "median", "spread", *(f"{o} vs this" for o in ours)]
         has_notes = bool(notes)
@@ -176,7 +187,9 @@ class Bench:
                 v = values[c.name]
                 med = medians[c.name]
                 spread = f"{(max(v) - min(v)) / med * 100:.0f}%" if med else "-"
-                vs = [fmt_ratio(ratio(medians, o, c.name, lower_is_better)) for o in ours]
+                vs = [
+                    "1.00x" if o == c.name else fmt_paired(paired(by_round, o, c.name, lower_is_better)) for o in ours
+                ]
                 cells = [c.name, fmt(med), spread, *vs]
                 if has_notes:
                     cells.append(notes.get(c.name, ""))
@@ -190,7 +203,7 @@ class Bench:
         if targets:
             print()
         for t in targets:
-            outcome = judge(t, medians, lower_is_better)
+            outcome = judge(t, medians, by_round, lower_is_better)
             self.outcomes.append((t.label, outcome))
             print(f"- target {t.label}: {outcome}")
         sys.stdout.flush()
@@ -222,13 +235,19 @@ def ratio(medians: dict[str, float], ours: str, other: str, lower_is_better: boo
     return a / b if b else float("inf")
 
 
-def judge(t: Target, medians: dict[str, float], lower_is_better: bool) -> str:
-    """``met (1.27x http.client)`` / ``NOT met (...)`` / ``not measured (...)``."""
+def paired(by_round: Sequence[dict[str, float]], ours: str, other: str, lower_is_better: bool) -> list[float]:
+    """``ratio`` of ``ours`` to ``other`` in each round where both have a result, sorted."""
+    return sorted(ratio(r, ours, other, lower_is_better) for r in by_round if ours in r and other in r)
+
+
+def judge(t: Target, medians: dict[str, float], by_round: Sequence[dict[str, float]], lower_is_better: bool) -> str:
+    """``met (1.27x http.client)`` / ``NOT met (...)`` / ``not measured (...)``: the median of the
+    per-round ratios to the best peer (the one with the best median)."""
     present = [p for p in t.peers if p in medians]
     if t.ours not in medians or not present:
         return f"not measured ({t.ours} or {'/'.join(t.peers)} has no result)"
     best = max(present, key=lambda p: -medians[p] if lower_is_better else medians[p])
-    r = ratio(medians, t.ours, best, lower_is_better)
+    r = statistics.median(paired(by_round, t.ours, best, lower_is_better))
     word = "met" if r >= t.factor else "NOT met"
     shown = f"{r:.3f}" if abs(r - t.factor) < 0.01 else f"{r:.2f}"  # 0.998 must not read as 1.00
     return f"{word} ({t.ours} is {shown}x {best}, target {t.factor:g}x)"
@@ -245,6 +264,15 @@ def fmt(v: float) -> str:
 
 def fmt_ratio(r: float) -> str:
     return f"{r:.2f}x"
+
+
+def fmt_paired(rs: list[float]) -> str:
+    """The median of per-round ratios, with their range when there is more than one round."""
+    if not rs:
+        return "-"
+    if len(rs) == 1:
+        return fmt_ratio(rs[0])
+    return f"{fmt_ratio(statistics.median(rs))} ({rs[0]:.2f}-{rs[-1]:.2f})"
 
 
 # -- servers ----------------------------------------------------------------------------------
