@@ -229,6 +229,9 @@ class WsProtocol:
         self._max = opts.max_message_size
         self._silence = opts.silence_pings
         self._credit = opts.flow
+        #: True while the flow credit is exhausted: stop reading until ``update_flow``. (An
+        #: attribute kept up to date, not a property: the driver reads it after every read.)
+        self.paused = opts.flow is not None and opts.flow <= 0
         # The message being reassembled (RFC 6455 5.4).
         self._msg_op = 0
         self._msg_deflate = False
@@ -259,12 +262,6 @@ class WsProtocol:
     def state(self) -> WsState:
         """Where the closing handshake stands."""
         return self._state
-
-    @property
-    def paused(self) -> bool:
-        """True while the flow credit is exhausted: stop reading until ``update_flow``."""
-        credit = self._credit
-        return credit is not None and credit <= 0 and self._state is not _CLOSED
 
     @property
     def closing(self) -> bool:
@@ -510,6 +507,8 @@ class WsProtocol:
         events.append(Ws(self.stream_id, frame))
         if self._credit is not None:
             self._credit -= len(data)
+            if self._credit <= 0:
+                self.paused = True
         return True
 
     def _control(self, opcode: int, payload: bytes, events: list[Event]) -> bool:
@@ -572,6 +571,7 @@ class WsProtocol:
 
     def _finish(self) -> None:
         self._state = _CLOSED
+        self.paused = False
         self._buf = b""
         self._pos = 0
         self._parts = []
@@ -698,6 +698,7 @@ class WsProtocol:
         if stream_id != self.stream_id or self._credit is None or self._state is _CLOSED:
             return []
         self._credit += increment
+        self.paused = self._credit <= 0
         events: list[Event] = []
         if self._credit > 0 and self._pos < len(self._buf):
             self._run(events, False)
