@@ -314,9 +314,12 @@ class Engine:
             return
         out = core.data_to_send()
         if out:
-            if self.opts.trace:
-                trace.trace_bytes(self._id, ">>", out)
-            self._io_write(out)
+            self._write_out(out)
+
+    def _write_out(self, out: bytes) -> None:
+        if self.opts.trace:
+            trace.trace_bytes(self._id, ">>", out)
+        self._io_write(out)
 
     def _deliver(self, mailbox: Any, msg: Any) -> None:
         self._trace("message", msg)
@@ -483,7 +486,11 @@ class Engine:
     def _core_done(self, events: list[Any]) -> None:
         """After a call into the core: write what it has to send, deliver its events, and stop
         or resume reading as its flow control says."""
-        self._flush_out()
+        core = self._core
+        if core is not None:
+            out = core.data_to_send()  # (_flush_out, without the call: this is on every read)
+            if out:
+                self._write_out(out)
         if events:
             self._handle_events(events)
         core = self._core
@@ -1100,9 +1107,12 @@ class Engine:
         """Messages ``await_`` returns: the stream's own, and connection-wide errors."""
 
         def match(m: Any) -> bool:
-            if getattr(m, "conn", None) is not self:
+            try:
+                if m.conn is not self:
+                    return False
+                sr = m.stream_ref
+            except AttributeError:
                 return False
-            sr = getattr(m, "stream_ref", False)
             return sr is ref or (sr is None and type(m) is ev.GunError)
 
         return match
