@@ -14,7 +14,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from gun_core import accel
@@ -271,8 +271,15 @@ class Mailbox(_BaseMailbox):
         match: Match | None,
         timeout: float | None,
         wake: Callable[[], bool] | None,
+        conn: Connection | None = None,
+        ref: Any = None,  # (a StreamRef, with conn)
     ) -> Any:
-        """``wait_for`` in ``loop``, the running loop (a connection knows its own)."""
+        """``wait_for`` in ``loop``, the running loop (a connection knows its own).
+
+        With ``conn`` and ``ref`` (and no ``wake``), this is ``conn.await_(ref)``: the wait ends
+        with ``ConnectionDown`` once the stream can get no more messages, and the message
+        goes through ``conn._await_result``.
+        """
         now = loop.time()
         deadline = None if timeout is None else now + timeout
         lock = self._lock
@@ -282,8 +289,12 @@ class Mailbox(_BaseMailbox):
                 if self._messages:
                     found, msg = self._take(match)
                     if found:
-                        return msg
-                if wake is not None and wake():
+                        return msg if conn is None else conn._await_result(ref, msg)
+                if conn is not None:
+                    # (conn._down_for(ref) is not None, without the call: this is on every wait)
+                    if ref in conn._dead_refs or conn._state == "dead":
+                        raise ConnectionDown(conn._down_for(ref))
+                elif wake is not None and wake():
                     return None
                 if deadline is not None and now >= deadline:
                     raise Timeout(f"no message within {timeout} s")
@@ -316,7 +327,10 @@ class Mailbox(_BaseMailbox):
                 self._withdraw(waiter)
                 raise
             if got is not None:
-                return got[0]
+                msg = got[0]
+                if conn is None or type(msg) is not GunError:
+                    return msg
+                return conn._await_result(ref, msg)
             if self._waiters:  # woken without a message (wake(), a deadline): no longer waiting
                 self._withdraw(waiter)
             now = loop.time()
@@ -617,13 +631,26 @@ class Connection(Engine):
         protocol: str = msg.protocol
         return protocol
 
-    async def await_(self, ref: StreamRef, timeout: float | None = 5.0) -> Any:
-        """The next message of the stream ``ref``; errors become exceptions."""
-        mailbox, match, wake = self._await_args(ref)
-        if type(mailbox) is Mailbox:
-            msg = await mailbox._wait(self._loop, match, timeout, wake)
+    def await_(self, ref: StreamRef, timeout: float | None = 5.0) -> Coroutine[Any, Any, Any]:
+        """The next message of the stream ``ref``; errors become exceptions (``await`` it).
+
+        A bad ``ref`` raises here, at the call.
+        """
+        s = self._by_ref.get(ref) if type(ref) is StreamRef else None
+        if s is not None and s.await_match is not None:  # a live stream awaited before: most calls
+            mailbox, match, wake = s.mailbox, s.await_match, s.await_wake
         else:
-            msg = await mailbox.wait_for(match, timeout, wake)
+            mailbox, match, wake = self._await_args(ref)
+        if type(mailbox) is Mailbox:
+            # The wait itself is the coroutine: one coroutine level less on every message.
+            return mailbox._wait(self._loop, match, timeout, None, self, ref)
+        return self._await_in(mailbox, ref, match, wake, timeout)
+
+    async def _await_in(
+        self, mailbox: Any, ref: StreamRef, match: Match, wake: Callable[[], bool], timeout: float | None
+    ) -> Any:
+        """``await_`` on a mailbox of another type (a subclass of Mailbox, say)."""
+        msg = await mailbox.wait_for(match, timeout, wake)
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
         return self._await_result(ref, msg)
