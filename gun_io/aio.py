@@ -14,6 +14,7 @@ import ssl
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -402,18 +403,43 @@ def _resolve(fut: _Wakeup) -> None:
         fut.set_result(None)
 
 
-class _Proto(asyncio.Protocol):
-    __slots__ = ("conn", "transport")
+#: What one read may bring: asyncio's own read size for a socket.
+_READ_SIZE = 256 * 1024
+_read_buffers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, memoryview] = weakref.WeakKeyDictionary()
+_read_buffers_lock = threading.Lock()
+
+
+def _read_buffer(loop: asyncio.AbstractEventLoop) -> memoryview:
+    """The buffer the connections of ``loop`` read into: one per loop, since every read is
+    copied out of it before the next one starts (``_Proto.buffer_updated``)."""
+    with _read_buffers_lock:
+        buf = _read_buffers.get(loop)
+        if buf is None:
+            buf = _read_buffers[loop] = memoryview(bytearray(_READ_SIZE))
+        return buf
+
+
+class _Proto(asyncio.BufferedProtocol):
+    """The connection's asyncio protocol. It reads into its loop's buffer (a BufferedProtocol):
+    a plain Protocol gets every read as a new bytes object of asyncio's full read size, shrunk to
+    what came, and with glibc's malloc such a block can be mmap'd and unmapped on every read
+    (system calls and page faults for a 16 B websocket message)."""
+
+    __slots__ = ("buf", "conn", "transport")
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.transport: asyncio.Transport | None = None
+        self.buf = _read_buffer(conn._loop)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:
-        self.conn._on_data(self, data)
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.buf
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.conn._on_data(self, self.buf[:nbytes].tobytes())
 
     def eof_received(self) -> bool | None:
         self.conn._on_data(self, b"")

@@ -139,7 +139,7 @@ def test_back_to_back_waits_time_out_on_time() -> None:
 
 def test_a_waiting_task_resumes_inside_the_data_callback() -> None:
     """When a read completes the message a task awaits, the task has it by the time the
-    protocol's data_received returns (no extra pass of the event loop)."""
+    protocol's data callback returns (no extra pass of the event loop)."""
     from gun_io import aio
     from tests.helpers.fake_origin import FakeOrigin, read_request
 
@@ -151,13 +151,16 @@ def test_a_waiting_task_resumes_inside_the_data_callback() -> None:
         sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
         sock.recv(1)
 
-    class Spy(asyncio.Protocol):
-        def __init__(self, inner: asyncio.Protocol, got: list[object]) -> None:
+    class Spy(asyncio.BufferedProtocol):
+        def __init__(self, inner: asyncio.BufferedProtocol, got: list[object]) -> None:
             self.inner, self.got = inner, got
             self.after: list[int] = []  # len(got) after each data callback
 
-        def data_received(self, data: bytes) -> None:
-            self.inner.data_received(data)
+        def get_buffer(self, sizehint: int) -> memoryview:
+            return memoryview(self.inner.get_buffer(sizehint))
+
+        def buffer_updated(self, nbytes: int) -> None:
+            self.inner.buffer_updated(nbytes)
             self.after.append(len(self.got))
 
         def eof_received(self) -> bool | None:
