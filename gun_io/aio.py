@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from gun_core import accel
@@ -657,25 +657,18 @@ class Connection(Engine):
         protocol: str = msg.protocol
         return protocol
 
-    def await_(self, ref: StreamRef, timeout: float | None = 5.0) -> Coroutine[Any, Any, Any]:
-        """The next message of the stream ``ref``; errors become exceptions (``await`` it).
-
-        A bad ``ref`` raises here, at the call.
-        """
+    async def await_(self, ref: StreamRef, timeout: float | None = 5.0) -> Any:
+        """The next message of the stream ``ref``; errors become exceptions."""
+        # (A coroutine function, not a method returning the wait's coroutine, though that saves
+        # a coroutine level: the coroutine may be made in another thread and run in the loop's,
+        # as with run_coroutine_threadsafe, and nothing of the connection may be read there.)
         s = self._by_ref.get(ref) if type(ref) is StreamRef else None
         if s is not None and s.await_match is not None:  # a live stream awaited before: most calls
             mailbox, match, wake = s.mailbox, s.await_match, s.await_wake
         else:
             mailbox, match, wake = self._await_args(ref)
         if type(mailbox) is Mailbox:
-            # The wait itself is the coroutine: one coroutine level less on every message.
-            return mailbox._wait(self._loop, match, timeout, None, self, ref)
-        return self._await_in(mailbox, ref, match, wake, timeout)
-
-    async def _await_in(
-        self, mailbox: Any, ref: StreamRef, match: Match, wake: Callable[[], bool], timeout: float | None
-    ) -> Any:
-        """``await_`` on a mailbox of another type (a subclass of Mailbox, say)."""
+            return await mailbox._wait(self._loop, match, timeout, None, self, ref)
         msg = await mailbox.wait_for(match, timeout, wake)
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
