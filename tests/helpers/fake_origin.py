@@ -19,13 +19,18 @@ class FakeOrigin:
     """A loopback server running ``script`` for each connection it accepts."""
 
     def __init__(
-        self, script: Script, *, family: int = socket.AF_INET, ssl_context: ssl.SSLContext | None = None
+        self,
+        script: Script,
+        *,
+        family: int = socket.AF_INET,
+        ssl_context: ssl.SSLContext | None = None,
+        port: int = 0,
     ) -> None:
         self.script = script
         self.ssl_context = ssl_context
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(64)
         self.port: int = self.sock.getsockname()[1]
         self.connections = 0

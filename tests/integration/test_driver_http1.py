@@ -500,15 +500,21 @@ def test_a_request_the_core_refuses_while_connecting_fails_its_stream_only(drive
     up; the connection comes up and serves the requests queued beside it."""
     from gun_core.errors import StreamError, Timeout
 
-    with FakeOrigin(_one_ok) as origin:
-        conn = driver.open("127.0.0.1", origin.port, {"retry": 0})
-        conflicting = [("content-length", "3"), ("content-length", "4")]
-        if body_follows:
-            bad = conn.headers("POST", "/", conflicting)
-            conn.data(bad, True, b"abc")  # queued behind the headers: dropped with them
-        else:
-            bad = conn.post("/", conflicting, b"abc")
-        good = conn.get("/")
+    # Nothing listens on the port at first: the first attempt is refused and the next one comes
+    # 0.5 s later, so the requests are surely queued before the connection is up (opening to a
+    # listening port, a loaded machine could bring it up before the requests are made).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conn = driver.open("127.0.0.1", port, {"retry": 20, "retry_timeout": 0.5})
+    conflicting = [("content-length", "3"), ("content-length", "4")]
+    if body_follows:
+        bad = conn.headers("POST", "/", conflicting)
+        conn.data(bad, True, b"abc")  # queued behind the headers: dropped with them
+    else:
+        bad = conn.post("/", conflicting, b"abc")
+    good = conn.get("/")
+    with FakeOrigin(_one_ok, port=port):
         assert conn.await_up(5) == "http"
         with pytest.raises(StreamError, match="conflicting content-length"):
             conn.await_(bad, 5)
