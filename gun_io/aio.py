@@ -272,15 +272,8 @@ class Mailbox(_BaseMailbox):
         match: Match | None,
         timeout: float | None,
         wake: Callable[[], bool] | None,
-        conn: Connection | None = None,
-        ref: Any = None,  # (a StreamRef, with conn)
     ) -> Any:
-        """``wait_for`` in ``loop``, the running loop (a connection knows its own).
-
-        With ``conn`` and ``ref`` (and no ``wake``), this is ``conn.await_(ref)``: the wait ends
-        with ``ConnectionDown`` once the stream can get no more messages, and the message
-        goes through ``conn._await_result``.
-        """
+        """``wait_for`` in ``loop``, the running loop (a connection knows its own)."""
         now = loop.time()
         deadline = None if timeout is None else now + timeout
         lock = self._lock
@@ -290,12 +283,8 @@ class Mailbox(_BaseMailbox):
                 if self._messages:
                     found, msg = self._take(match)
                     if found:
-                        return msg if conn is None else conn._await_result(ref, msg)
-                if conn is not None:
-                    # (conn._down_for(ref) is not None, without the call: this is on every wait)
-                    if ref in conn._dead_refs or conn._state == "dead":
-                        raise ConnectionDown(conn._down_for(ref))
-                elif wake is not None and wake():
+                        return msg
+                if wake is not None and wake():
                     return None
                 if deadline is not None and now >= deadline:
                     raise Timeout(f"no message within {timeout} s")
@@ -328,10 +317,7 @@ class Mailbox(_BaseMailbox):
                 self._withdraw(waiter)
                 raise
             if got is not None:
-                msg = got[0]
-                if conn is None or type(msg) is not GunError:
-                    return msg
-                return conn._await_result(ref, msg)
+                return got[0]
             if self._waiters:  # woken without a message (wake(), a deadline): no longer waiting
                 self._withdraw(waiter)
             now = loop.time()
@@ -668,8 +654,9 @@ class Connection(Engine):
         else:
             mailbox, match, wake = self._await_args(ref)
         if type(mailbox) is Mailbox:
-            return await mailbox._wait(self._loop, match, timeout, None, self, ref)
-        msg = await mailbox.wait_for(match, timeout, wake)
+            msg = await mailbox._wait(self._loop, match, timeout, wake)
+        else:
+            msg = await mailbox.wait_for(match, timeout, wake)
         if msg is None:
             raise ConnectionDown(self._down_for(ref))
         return self._await_result(ref, msg)
